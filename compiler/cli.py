@@ -1,0 +1,260 @@
+"""The `segc` command line: argument parsing and printing only."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import emit, scaffold
+from .errors import CompileError, render_json
+from .runner import BuildResult, dbt
+from .sqlgen.plan import Plan
+from .sqlgen.relations import render_plain
+from .workspace import Workspace, find, subset
+
+DIALECTS = ("duckdb", "postgres", "spark", "databricks", "snowflake", "bigquery", "trino")
+EPILOG = "Exit codes: 0 ok, 1 invalid definitions or failed build, 2 usage error."
+
+
+def parse_as_of(text: str) -> datetime:
+    """ISO timestamp or date, naive UTC (an offset is converted to UTC)."""
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO timestamp: {text!r} (e.g. 2026-11-28T00:00:00)") from None
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+def _load(ws: Workspace, fmt: str = "text"):
+    """The checked project, or None after printing every diagnostic."""
+    try:
+        return ws.load()
+    except CompileError as exc:
+        if fmt == "json":
+            print(render_json(exc.diagnostics))
+        else:
+            for d in exc.diagnostics:
+                print(d.excerpt(ws.root), file=sys.stderr)
+            print(f"{len(exc.diagnostics)} error(s)", file=sys.stderr)
+        return None
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+
+
+def cmd_init(args) -> int:
+    root = Path(args.dir)
+    if (root / "segments").exists() and any((root / "segments").iterdir()):
+        print(f"error: {root / 'segments'} already has definitions; not overwriting", file=sys.stderr)
+        return 1
+    scaffold.write(root)
+    (root / "segments").mkdir(parents=True, exist_ok=True)
+    (root / "segments" / "sources.yml").write_text(STARTER_SOURCES)
+    (root / "segments" / "segments.yml").write_text(STARTER_SEGMENTS)
+    gitignore = root / ".gitignore"
+    if not gitignore.exists():
+        gitignore.write_text("*.duckdb\n*.duckdb.wal\ndbt_project/target/\ndbt_project/logs/\n")
+    print(f"Created a segc project in {root}: edit segments/sources.yml to point at your tables, "
+          f"then run `segc validate` and `segc build`.")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    ws = Workspace(Path(args.project).resolve())
+    project = _load(ws, args.format)
+    if project is None:
+        return 1
+    if args.format == "json":
+        print("[]")
+    else:
+        print(f"ok: {len(project.segments)} segments, {len(project.scores)} scores, "
+              f"{len(project.lifecycles)} lifecycles, {len(project.rfms)} rfm, {len(project.syncs)} syncs")
+    return 0
+
+
+def compile_project(ws: Workspace):
+    project = _load(ws)
+    if project is None:
+        return None
+    scaffold.write(ws.root, overwrite_macros=False)
+    emit.write(project, ws.dbt_dir)
+    return project
+
+
+def cmd_compile(args) -> int:
+    ws = Workspace(Path(args.project).resolve())
+    started = time.perf_counter()
+    project = compile_project(ws)
+    if project is None:
+        return 1
+    print(f"compiled {len(project.segments)} segments, {len(project.scores)} scores, "
+          f"{len(project.lifecycles)} lifecycles, {len(project.rfms)} rfm into {ws.dbt_dir} "
+          f"in {time.perf_counter() - started:.2f}s")
+    return 0
+
+
+def run_build(ws: Workspace, as_of: datetime, database: Path | None, select: list[str] | None = None,
+              full_refresh: bool = False, target: str | None = None, echo=print) -> BuildResult | None:
+    """compile + dbt build; None when the definitions are invalid."""
+    if compile_project(ws) is None:
+        return None
+    args = ["build", "--vars", f"{{as_of: '{as_of.isoformat(sep=' ')}'}}"]
+    if select:
+        args += ["--select", *select]
+    if full_refresh:
+        args.append("--full-refresh")
+    if target:
+        args += ["--target", target]
+    echo(f"building at as_of {as_of.isoformat(sep=' ')} ...")
+    return dbt(args, ws.dbt_dir, database if target in (None, "duckdb") else None, echo=echo)
+
+
+def report(result: BuildResult, seconds: float) -> None:
+    models = result.count("model", "success")
+    passed = result.count("test", "pass") + result.count("unit_test", "pass")
+    failed = result.failures
+    print(f"{models} models built, {passed} tests passed, {len(failed)} failed, "
+          f"{sum(r['status'] == 'skipped' for r in result.results)} skipped in {seconds:.1f}s")
+    for r in failed:
+        message = (r.get("message") or "").strip().splitlines()
+        name = r["unique_id"].split(".")[-1]
+        if name.startswith("source_unique_") and r["unique_id"].startswith("test."):
+            print(f"  FAIL duplicate contact keys ({r.get('failures')} keys occur more than once): "
+                  f"the contacts source must have exactly one row per contact; nothing was published")
+        else:
+            print(f"  {r['status'].upper()} {name}: {message[0] if message else ''}")
+    if result.returncode and not result.results:
+        print("\n".join(result.output[-20:]))
+
+
+def cmd_build(args) -> int:
+    ws = Workspace(Path(args.project).resolve())
+    started = time.perf_counter()
+    database = Path(args.database) if args.database else ws.default_database
+    result = run_build(ws, args.as_of or now_utc(), database, args.select, args.full_refresh, args.target)
+    if result is None:
+        return 1
+    report(result, time.perf_counter() - started)
+    return 0 if result.returncode == 0 else 1
+
+
+def cmd_sql(args) -> int:
+    ws = Workspace(Path(args.project).resolve())
+    project = _load(ws)
+    if project is None:
+        return 1
+    kind, definition = find(project, args.name)
+    if definition is None:
+        names = [d.name for field in ("segments", "scores", "lifecycles", "rfms") for d in getattr(project, field)]
+        from .errors import did_you_mean
+        hint = did_you_mean(args.name, names)
+        print(f"error: no segment, score, lifecycle or rfm named '{args.name}'" + (f" ({hint})" if hint else ""),
+              file=sys.stderr)
+        return 1
+    small = subset(project, kind, args.name)
+    plan = Plan(small)
+    query = plan.results()
+    wanted = {"segment": [plan.column("segment", args.name)],
+              "score": [plan.column("score", args.name), plan.column("score", args.name, "_grade")],
+              "lifecycle": [plan.column("lifecycle", args.name)],
+              "rfm": [plan.column("rfm", args.name, f"_{c}") for c in ("recency_days", "frequency", "monetary",
+                                                                       "r", "f", "m", "segment")]}[kind]
+    query.set("expressions", [query.expressions[0]] + [e for e in query.expressions if e.alias_or_name in wanted])
+    if kind == "segment":
+        query = query.where(wanted[0])
+        query.set("expressions", query.expressions[:1])
+    print(render_plain(query, small, args.dialect, args.as_of or now_utc()), end="")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from . import demo
+    return demo.run(Path(args.project), contacts=args.contacts, events=args.events,
+                    database=Path(args.database) if args.database else None)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="segc", description="Compile marketing segments, scores, lifecycles and RFM written in YAML "
+        "into a dbt project that materializes them in the warehouse.", epilog=EPILOG)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name, func, help_, description):
+        p = sub.add_parser(name, help=help_, description=description, epilog=EPILOG)
+        p.add_argument("--project", default=".", metavar="DIR", help="the segc project folder (default: .)")
+        p.set_defaults(func=func)
+        return p
+
+    p = command("init", cmd_init, "scaffold a new project",
+                "Create segments/, dbt_project/, macros/ and a DuckDB profile in DIR.")
+    p.add_argument("dir", metavar="DIR", help="folder to create the project in")
+    p = command("validate", cmd_validate, "check the definitions (no warehouse needed)",
+                "Load every YAML file under segments/ and report every problem as file:line:col.")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="diagnostics format")
+    command("compile", cmd_compile, "write the dbt project",
+            "Write models, sources, schema.yml (docs, tests, unit tests) into dbt_project/. "
+            "The same definitions always give byte-identical files.")
+    p = command("build", cmd_build, "compile, then dbt build (models and rule tests)",
+                "Compile, then run `dbt build`: materialize the tables and run every test.")
+    p.add_argument("--as-of", type=parse_as_of, metavar="TS",
+                   help="evaluation instant, UTC (default: now), e.g. 2026-11-28T00:00:00")
+    p.add_argument("--database", metavar="FILE", help="DuckDB file (default: warehouse.duckdb in the project)")
+    p.add_argument("--select", nargs="+", metavar="SELECTOR", help="dbt node selection, e.g. segment_membership+")
+    p.add_argument("--full-refresh", action="store_true", help="rebuild incremental models from scratch")
+    p.add_argument("--target", metavar="T", help="dbt target from dbt_project/profiles.yml (default: duckdb)")
+    p = command("sql", cmd_sql, "print the SQL of one definition",
+                "Print a standalone query computing one segment (its members), score, lifecycle or RFM model, "
+                "with everything it depends on, against the declared source relations.")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--dialect", choices=DIALECTS, default="duckdb", help="SQL dialect (default: duckdb)")
+    p.add_argument("--as-of", type=parse_as_of, metavar="TS", help="evaluation instant bound into the query")
+    p = command("demo", cmd_demo, "generate sample data and run the whole pipeline",
+                "Generate a realistic Polish shop (contacts, web and email events, orders) in DuckDB, "
+                "build the demo definitions in segments/ and print a summary.")
+    p.add_argument("--contacts", type=int, default=10_000, help="number of contacts (default: 10000)")
+    p.add_argument("--events", type=int, default=500_000, help="number of events (default: 500000)")
+    p.add_argument("--database", metavar="FILE", help="DuckDB file (default: warehouse.duckdb in the project)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+STARTER_SOURCES = """\
+version: 1
+sources:
+  contacts:
+    relation: raw.contacts
+    key: contact_id
+    columns:
+      email: string
+      city: string
+      birth_date: date
+      tags: list
+  streams:
+    events:
+      relation: raw.events
+      contact_key: contact_id
+      timestamp: occurred_at
+      event_type: event_type
+      columns: {url: string, campaign: string}
+"""
+
+STARTER_SEGMENTS = """\
+segments:
+  - name: recent_visitors
+    description: Viewed any page in the last 30 days
+    owner: marketing
+    rule: {event: page_view, within: 30d}
+"""

@@ -1,0 +1,121 @@
+"""The smallest pieces: typed literals, time shifts and two-valued predicates and comparisons."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlglot import exp
+
+from .. import ir
+
+AS_OF = exp.column("segc_as_of__")  # bound by render(): a dbt macro call or a literal
+
+
+def literal(value) -> exp.Expression:
+    """A Python value as a typed SQL literal (never spliced into SQL text)."""
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, datetime):
+        return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), exp.DataType.Type.TIMESTAMP)
+    if isinstance(value, date):
+        return exp.cast(exp.Literal.string(value.isoformat()), exp.DataType.Type.DATE)
+    if isinstance(value, (int, float)):
+        return exp.Literal.number(repr(value))
+    if isinstance(value, str):
+        return exp.Literal.string(value)
+    raise TypeError(f"no SQL literal for {value!r}")
+
+
+def shift(ts: exp.Expression, duration: ir.Duration, sign: int) -> exp.Expression:
+    """`ts ± duration`; months and years are calendar intervals (the day clamps to month end)."""
+    amount, unit = duration.amount, {"h": "HOUR", "d": "DAY", "w": "DAY", "mo": "MONTH", "y": "MONTH"}[duration.unit]
+    amount *= {"w": 7, "y": 12}.get(duration.unit, 1)
+    interval = exp.Interval(this=exp.Literal.string(str(amount)), unit=exp.var(unit))
+    return (exp.Add if sign > 0 else exp.Sub)(this=ts, expression=interval)
+
+
+def window(ts: exp.Expression, duration: ir.Duration) -> exp.Expression:
+    """ts in (as_of − D, as_of] — the upper bound is enforced once where rows are read."""
+    return exp.GT(this=ts, expression=shift(AS_OF.copy(), duration, -1))
+
+
+def _true_if_null(cond: exp.Expression, default: bool) -> exp.Expression:
+    return exp.func("COALESCE", exp.paren(cond, copy=False), exp.Boolean(this=default))
+
+
+_BINARY = {"eq": exp.EQ, "ne": exp.NEQ, "gt": exp.GT, "gte": exp.GTE, "lt": exp.LT, "lte": exp.LTE}
+
+
+def compare(value: exp.Expression, op: str, operand, null_is: bool = False) -> exp.Expression:
+    """`value OP operand` as a two-valued condition: NULL becomes `null_is`."""
+    if op in _BINARY:
+        cond = _BINARY[op](this=value, expression=literal(operand))
+    elif op == "between":
+        cond = exp.Between(this=value, low=literal(operand[0]), high=literal(operand[1]))
+    elif op in ("in", "not_in"):
+        cond = exp.In(this=value, expressions=[literal(v) for v in operand])
+        cond = exp.Not(this=cond) if op == "not_in" else cond
+    else:
+        raise AssertionError(op)
+    return _true_if_null(cond, null_is)
+
+
+def compare_all(value: exp.Expression, tests, null_is: bool = False) -> exp.Expression:
+    return exp.and_(*(compare(value, t.op, t.value, null_is) for t in tests))
+
+
+def age_years(value: exp.Expression) -> exp.Expression:
+    """Whole completed years from `value` to as_of: a birthday not reached yet this year doesn't count."""
+    def part(unit, of):
+        return exp.Extract(this=exp.var(unit), expression=of.copy())
+
+    def month_day(of):
+        return exp.Add(this=exp.Mul(this=part("MONTH", of), expression=exp.Literal.number(100)),
+                       expression=part("DAY", of))
+
+    not_yet = exp.If(this=exp.LT(this=month_day(AS_OF), expression=month_day(value)),
+                     true=exp.Literal.number(1), false=exp.Literal.number(0))
+    years = exp.Sub(this=part("YEAR", AS_OF), expression=part("YEAR", value))
+    return exp.paren(exp.Sub(this=years, expression=exp.Case(ifs=[not_yet], default=exp.Literal.number(0))))
+
+
+def as_timestamp(value: exp.Expression, typ: str) -> exp.Expression:
+    return exp.cast(value, exp.DataType.Type.TIMESTAMP) if typ == "date" else value
+
+
+def predicate(value: exp.Expression, p: ir.Predicate) -> exp.Expression:
+    """One column operator, two-valued: false on NULL except ne, not_in and is_null: true."""
+    op, v = p.op, p.value
+    if op == "is_null":
+        isnull = exp.Is(this=value, expression=exp.Null())
+        return isnull if v else exp.Not(this=isnull)
+    if op in ("ne", "not_in"):
+        return compare(value, op, v, null_is=True)
+    if op in _BINARY or op in ("between", "in"):
+        return compare(value, op, v)
+    if op == "contains":
+        cond = exp.GT(this=exp.StrPosition(this=value, substr=literal(v)), expression=exp.Literal.number(0))
+    elif op == "icontains":
+        cond = exp.GT(this=exp.StrPosition(this=exp.Lower(this=value), substr=exp.Lower(this=literal(v))),
+                      expression=exp.Literal.number(0))
+    elif op == "starts_with":
+        cond = exp.StartsWith(this=value, expression=literal(v))
+    elif op == "ends_with":
+        cond = exp.EndsWith(this=value, expression=literal(v))
+    elif op == "matches":
+        cond = exp.RegexpLike(this=value, expression=literal(v))
+    elif op == "has":
+        cond = exp.ArrayContains(this=value, expression=literal(v))
+    elif op in ("has_any", "has_all"):
+        parts = [predicate(value, ir.Predicate(p.column, p.type, "has", item)) for item in v]
+        return (exp.or_ if op == "has_any" else exp.and_)(*parts)
+    elif op == "within":
+        ts = as_timestamp(value, p.type)
+        cond = exp.and_(window(ts, v), exp.LTE(this=ts.copy(), expression=AS_OF.copy()))
+    elif op == "older_than":
+        cond = exp.LTE(this=as_timestamp(value, p.type), expression=shift(AS_OF.copy(), v, -1))
+    elif op == "age":
+        return compare_all(age_years(value), v)
+    else:
+        raise AssertionError(op)
+    return _true_if_null(cond, False)

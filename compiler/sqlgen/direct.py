@@ -1,0 +1,208 @@
+"""A direct, unoptimized translation of each rule: one correlated subquery per event condition.
+
+This is what an analyst would write by hand, one definition at a time. It shares nothing with
+`plan.py` except the atomic predicates, which is the point: the generated dbt tests compare
+the shared plan's tables against it, and the benchmark uses it as the naive baseline.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from .. import ir
+from . import atoms
+from .atoms import AS_OF
+from .plan import days_between, first_last_test, grade_test, rfm_segment_test, row_filter_sql
+from .relations import source_table
+
+C = "c"  # alias of the contact row being evaluated
+
+
+class Direct:
+    def __init__(self, project: ir.Project):
+        self.project = project
+        self.defs = {("segment", d.name): d for d in project.segments} | {
+            ("score", d.name): d for d in project.scores} | {
+            ("lifecycle", d.name): d for d in project.lifecycles} | {("rfm", d.name): d for d in project.rfms}
+        self.aliases = 0
+
+    def _alias(self) -> str:
+        self.aliases += 1
+        return f"s{self.aliases}"
+
+    def rows(self, rows: ir.RowFilter, alias: str, after: exp.Expression | None = None,
+             until: exp.Expression | None = None) -> exp.Select:
+        """FROM stream WHERE the contact is this one, ts <= as_of and the row filter holds."""
+        stream = self.project.stream(rows.stream)
+
+        def column(name: str) -> exp.Column:
+            return exp.column(name, table=alias)
+
+        ts = column(stream.timestamp)
+        conds = [exp.EQ(this=column(stream.contact_key), expression=exp.column(self.project.contacts.key, table=C)),
+                 exp.LTE(this=ts, expression=AS_OF.copy())]
+        filt = row_filter_sql(stream, rows.events, rows.where, column)
+        if filt is not None:
+            conds.append(filt)
+        if rows.within:
+            conds.append(atoms.window(ts.copy(), rows.within))
+        if after is not None:
+            conds.append(exp.GT(this=ts.copy(), expression=after))
+        if until is not None:
+            conds.append(exp.LTE(this=ts.copy(), expression=until))
+        return exp.select().from_(source_table(rows.stream).as_(alias)).where(exp.and_(*conds))
+
+    def scalar(self, rows: ir.RowFilter, agg: exp.Expression, **bounds) -> exp.Expression:
+        alias = self._alias()
+        stream = self.project.stream(rows.stream)
+        agg = agg.transform(lambda n: exp.column(n.name, table=alias) if isinstance(n, exp.Column) and not n.table else n)
+        agg = agg.transform(lambda n: exp.column(stream.timestamp, table=alias)
+                            if isinstance(n, exp.Column) and n.name == "segc_ts" else n)
+        return exp.Subquery(this=self.rows(rows, alias, **bounds).select(agg))
+
+    def condition(self, c: ir.Condition) -> exp.Expression:
+        if isinstance(c, ir.All):
+            return exp.and_(*(self.condition(i) for i in c.items))
+        if isinstance(c, ir.Any_):
+            return exp.or_(*(self.condition(i) for i in c.items))
+        if isinstance(c, ir.Not):
+            return exp.Not(this=exp.paren(self.condition(c.item)))
+        if isinstance(c, ir.Attribute):
+            return atoms.predicate(exp.column(c.predicate.column, table=C), c.predicate)
+        if isinstance(c, ir.Event):
+            return self.event(c)
+        if isinstance(c, ir.SegmentRef):
+            return self.condition(self.defs[("segment", c.name)].rule)
+        if isinstance(c, ir.ScoreRef):
+            score = self.defs[("score", c.name)]
+            if c.grades:
+                return atoms.compare(self.grade(score), "in", c.grades)
+            return atoms.compare_all(self.score(score), c.tests)
+        if isinstance(c, ir.LifecycleRef):
+            return atoms.compare(self.lifecycle(self.defs[("lifecycle", c.name)]), "in", c.stages)
+        if isinstance(c, ir.RfmRef):
+            values = self.rfm(self.defs[("rfm", c.name)])
+            if c.segments:
+                return atoms.compare(values["segment"], "in", c.segments)
+            return exp.and_(*(atoms.compare(values[k], t.op, t.value) for k, t in c.tests))
+        raise AssertionError(c)
+
+    def event(self, c: ir.Event) -> exp.Expression:
+        parts = []
+        agg = c.aggregate
+        if agg is not None and agg.kind in ("first", "last"):
+            ts = self.scalar(c.rows, exp.func("MIN" if agg.kind == "first" else "MAX", exp.column("segc_ts")))
+            parts += [first_last_test(ts, t) for t in agg.tests]
+        elif agg is not None:
+            func = {"count": "COUNT", "distinct": "COUNT"}.get(agg.kind, agg.kind.upper())
+            arg = exp.Star() if agg.kind == "count" else exp.column(agg.of)
+            if agg.kind == "distinct":
+                arg = exp.Distinct(expressions=[arg])
+            value = self.scalar(c.rows, exp.func(func, arg))
+            if agg.kind == "sum":
+                value = exp.func("COALESCE", value, exp.Literal.number(0))
+            parts.append(atoms.compare_all(value, agg.tests))
+        if c.not_followed_by is not None:
+            last = self.scalar(c.rows, exp.func("MAX", exp.column("segc_ts")))
+            second = c.not_followed_by.rows
+            until = atoms.shift(last.copy(), second.within, 1) if second.within else None
+            plain = ir.RowFilter(second.stream, second.events, second.where)
+            followed = exp.Exists(this=self.rows(plain, self._alias(), after=last.copy(), until=until)
+                                  .select(exp.Literal.number(1)))
+            parts.append(exp.and_(exp.Not(this=exp.Is(this=last, expression=exp.Null())), exp.Not(this=followed)))
+        return exp.and_(*parts)
+
+    def score(self, s: ir.Score) -> exp.Expression:
+        total = None
+        for rule in s.rules:
+            if rule.per_event:
+                weight = exp.Literal.number(1)
+                if s.decay is not None:
+                    age = days_between(exp.column("segc_ts"), AS_OF.copy())
+                    weight = exp.Pow(this=exp.Literal.number("0.5"),
+                                     expression=exp.Div(this=age, expression=atoms.literal(float(s.decay.days))))
+                summed = exp.func("COALESCE", self.scalar(rule.when.rows, exp.func("SUM", weight)),
+                                  exp.Literal.number(0))
+                part = exp.Mul(this=atoms.literal(float(rule.points)), expression=summed)
+            else:
+                part = exp.Case(ifs=[exp.If(this=self.condition(rule.when), true=atoms.literal(float(rule.points)))],
+                                default=atoms.literal(0.0))
+            if rule.cap is not None:
+                cap = float(rule.cap)
+                part = exp.func("LEAST", part, atoms.literal(cap)) if rule.points >= 0 else \
+                    exp.func("GREATEST", part, atoms.literal(-cap))
+            total = exp.paren(part) if total is None else exp.Add(this=total, expression=exp.paren(part))
+        if s.max is not None:
+            total = exp.func("LEAST", total, atoms.literal(float(s.max)))
+        if s.min is not None:
+            total = exp.func("GREATEST", total, atoms.literal(float(s.min)))
+        return exp.cast(total, "DOUBLE")
+
+    def grade(self, s: ir.Score) -> exp.Expression:
+        value = self.score(s)
+        ifs = [exp.If(this=grade_test(value, g), true=atoms.literal(g.name)) for g in s.grades]
+        return exp.Case(ifs=ifs, default=exp.cast(exp.Null(), "VARCHAR"))
+
+    def lifecycle(self, lc: ir.Lifecycle) -> exp.Expression:
+        ifs = [exp.If(this=self.condition(st.when), true=atoms.literal(st.name)) for st in lc.stages]
+        return exp.Case(ifs=ifs, default=atoms.literal(lc.default))
+
+    def rfm(self, r: ir.Rfm) -> dict[str, exp.Expression]:
+        """RFM of contact c, computed by counting the other contacts with rows (no window functions)."""
+        stream = self.project.stream(r.rows.stream)
+        key = self.project.contacts.key
+        per_contact = {
+            "last": exp.func("MAX", exp.column("segc_ts")),
+            "frequency": exp.func("COUNT", exp.Star()),
+            "monetary": exp.func("COALESCE", exp.func("SUM", exp.column(r.monetary)), exp.Literal.number(0)),
+        }
+
+        def of(contact_alias: str, what: str) -> exp.Expression:
+            outer = C
+            alias = self._alias()
+            agg = per_contact[what].transform(
+                lambda n: exp.column(stream.timestamp if n.name == "segc_ts" else n.name, table=alias)
+                if isinstance(n, exp.Column) else n)
+            query = self.rows(r.rows, alias).select(agg)
+            if contact_alias != outer:
+                query = query.transform(lambda n: exp.column(key, table=contact_alias)
+                                        if isinstance(n, exp.Column) and n.table == outer else n)
+            return exp.Subquery(this=query)
+
+        def bins_score(what: str) -> exp.Expression:
+            other = self._alias()
+            has_rows = exp.GT(this=of(other, "frequency"), expression=exp.Literal.number(0))
+            population = (exp.select(exp.func("COUNT", exp.Star()))
+                          .from_(source_table("contacts").as_(other)).where(has_rows))
+            at_most = population.copy().where(exp.LTE(this=of(other, what), expression=of(C, what)))
+            k, n = exp.Subquery(this=at_most), exp.Subquery(this=population)
+            top = exp.paren(exp.Add(this=exp.Mul(this=exp.Literal.number(r.bins), expression=k),
+                                    expression=exp.Sub(this=n, expression=exp.Literal.number(1))))
+            return exp.IntDiv(this=top, expression=n.copy())
+
+        has = exp.GT(this=of(C, "frequency"), expression=exp.Literal.number(0))
+
+        def when_rows(value: exp.Expression) -> exp.Expression:
+            return exp.Case(ifs=[exp.If(this=has.copy(), true=value)])
+
+        values = {
+            "recency_days": when_rows(exp.Floor(this=days_between(of(C, "last"), AS_OF.copy()))),
+            "frequency": when_rows(of(C, "frequency")),
+            "monetary": when_rows(of(C, "monetary")),
+            "r": when_rows(bins_score("last")), "f": when_rows(bins_score("frequency")),
+            "m": when_rows(bins_score("monetary")),
+        }
+        scores = {k: exp.column(k) for k in "rfm"}
+        ifs = [exp.If(this=rfm_segment_test(seg).transform(lambda n: values[n.name].copy()
+                                                           if isinstance(n, exp.Column) and n.name in scores else n),
+                      true=atoms.literal(seg.name)) for seg in r.segments]
+        values["segment"] = when_rows(exp.Case(ifs=ifs))
+        return values
+
+    def per_contact(self, value: exp.Expression, sample: exp.Expression | None = None) -> exp.Select:
+        """SELECT contact_id, value FROM contacts c [WHERE sample]."""
+        key = exp.column(self.project.contacts.key, table=C)
+        query = (exp.select(key.as_("contact_id"), value.as_("expected"))
+                 .from_(source_table("contacts").as_(C))
+                 .where(exp.Not(this=exp.Is(this=key.copy(), expression=exp.Null()))))
+        return query.where(sample) if sample is not None else query

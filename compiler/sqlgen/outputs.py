@@ -1,0 +1,176 @@
+"""The published models (long tables read by BI and reverse ETL) and the dbt tests that assert rules."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from .. import ir
+from . import atoms
+from .atoms import AS_OF
+from .direct import Direct
+from .plan import Plan, grade_test
+from .relations import ref_table
+
+RESULTS = "segc_results"
+TYPES = {"string": "VARCHAR", "number": "DOUBLE", "integer": "BIGINT", "boolean": "BOOLEAN", "date": "DATE",
+         "timestamp": "TIMESTAMP", "list": "ARRAY<VARCHAR>"}
+
+
+def sql_type(typ: str) -> exp.DataType:
+    return exp.DataType.build(TYPES[typ])
+
+
+def _as_of() -> exp.Expression:
+    return exp.cast(AS_OF.copy(), "TIMESTAMP").as_("as_of")
+
+
+def _union(parts: list[exp.Select], empty: exp.Select) -> exp.Expression:
+    if not parts:
+        return empty.where(exp.false())
+    query = parts[0]
+    for part in parts[1:]:
+        query = exp.union(query, part, distinct=False)
+    return query
+
+
+def long_table(plan: Plan, kind: str, defs, columns) -> exp.Expression:
+    """One row per (contact, definition): UNION ALL of the wide results' columns."""
+    parts = []
+    for d in defs:
+        select = [exp.column("contact_id"), atoms.literal(d.name).as_(kind)]
+        select += [exp.column(source(d)).as_(name) for name, source in columns]
+        query = exp.select(*select, _as_of()).from_(ref_table(RESULTS))
+        if kind == "segment":
+            query = query.where(exp.column(plan.column("segment", d.name)))
+        if kind == "rfm":
+            query = query.where(exp.Not(this=exp.Is(this=exp.column(plan.column("rfm", d.name, "_r")),
+                                                   expression=exp.Null())))
+        parts.append(query)
+    empty = exp.select(exp.column("contact_id"), exp.cast(exp.Null(), "VARCHAR").as_(kind),
+                       *(exp.Null().as_(name) for name, _ in columns), _as_of()).from_(ref_table(RESULTS))
+    return _union(parts, empty)
+
+
+def published(project: ir.Project, plan: Plan) -> dict[str, exp.Expression]:
+    """Model name -> query, for the tables in the `segments` schema."""
+    rfm_cols = ("recency_days", "frequency", "monetary", "r", "f", "m", "segment")
+    models = {
+        "segment_membership": long_table(plan, "segment", project.segments, []),
+        "contact_scores": long_table(plan, "score", project.scores, [
+            ("value", lambda d: plan.column("score", d.name)), ("grade", lambda d: plan.column("score", d.name, "_grade"))]),
+        "contact_lifecycle": long_table(plan, "lifecycle", project.lifecycles, [
+            ("stage", lambda d: plan.column("lifecycle", d.name))]),
+        "contact_rfm": long_table(plan, "rfm", project.rfms, [
+            (c, lambda d, c=c: plan.column("rfm", d.name, f"_{c}")) for c in rfm_cols]),
+    }
+    return models
+
+
+def catalog(project: ir.Project, hashes: dict[str, str]) -> exp.Expression:
+    def text(value):
+        return atoms.literal(value) if value is not None else exp.cast(exp.Null(), "VARCHAR")
+
+    parts = [exp.select(text(s.name).as_("segment"), text(s.description).as_("description"),
+                        text(s.owner).as_("owner"), text(",".join(s.tags)).as_("tags"),
+                        text(hashes[s.name]).as_("definition_hash")) for s in project.segments]
+    empty = exp.select(*(exp.cast(exp.Null(), "VARCHAR").as_(c) for c in
+                         ("segment", "description", "owner", "tags", "definition_hash")))
+    return _union(parts, empty)
+
+
+# -- rule-asserting tests: each returns the rows where the published table and the rule disagree --
+
+
+def _disagreements(expected: exp.Select, actual: exp.Select, differs) -> exp.Select:
+    """FULL JOIN of expected and actual rows by contact; rows kept where `differs(e, a)`."""
+    on = exp.EQ(this=exp.column("contact_id", "e"), expression=exp.column("contact_id", "a"))
+    return (exp.select(exp.func("COALESCE", exp.column("contact_id", "e"), exp.column("contact_id", "a")).as_("contact_id"),
+                       exp.Star())
+            .from_(expected.subquery("e"))
+            .join(actual.subquery("a"), on=on, join_type="full")
+            .where(differs))
+
+
+def _published_rows(model: str, kind: str, name: str, columns) -> exp.Select:
+    return (exp.select(exp.column("contact_id"), *(exp.column(c) for c in columns))
+            .from_(ref_table(model)).where(exp.EQ(this=exp.column(kind), expression=atoms.literal(name))))
+
+
+def _missing(side: str) -> exp.Expression:
+    return exp.Is(this=exp.column("contact_id", side), expression=exp.Null())
+
+
+def _distinct(a: exp.Expression, b: exp.Expression) -> exp.Expression:
+    return exp.NullSafeNEQ(this=a, expression=b)
+
+
+def _far(a: exp.Expression, b: exp.Expression) -> exp.Expression:
+    """Floats compared to 1e-9 relative (exact equality would flag summation-order noise)."""
+    diff = exp.Abs(this=exp.Sub(this=a, expression=b))
+    scale = exp.func("GREATEST", exp.Literal.number(1), exp.Abs(this=a.copy()))
+    return exp.func("COALESCE", exp.GT(this=diff, expression=exp.Mul(this=exp.Literal.number("1e-9"), expression=scale)),
+                    _distinct(a.copy(), b.copy()))
+
+
+def segment_check(direct: Direct, s: ir.Segment) -> exp.Select:
+    expected = direct.per_contact(direct.condition(s.rule))
+    expected = exp.select("contact_id").from_(expected.subquery("x")).where(exp.column("expected"))
+    actual = _published_rows("segment_membership", "segment", s.name, [])
+    return _disagreements(expected, actual, exp.or_(_missing("e"), _missing("a")))
+
+
+def score_check(direct: Direct, s: ir.Score) -> exp.Select:
+    expected = direct.per_contact(direct.score(s))
+    expected = exp.select("contact_id", exp.column("expected").as_("value"), direct_grade(s).as_("grade")) \
+        .from_(expected.subquery("x"))
+    actual = _published_rows("contact_scores", "score", s.name, ["value", "grade"])
+    differs = exp.or_(_missing("e"), _missing("a"), _far(exp.column("value", "e"), exp.column("value", "a")),
+                      _distinct(exp.column("grade", "e"), exp.column("grade", "a")))
+    return _disagreements(expected, actual, differs)
+
+
+def direct_grade(s: ir.Score) -> exp.Expression:
+    value = exp.column("expected")
+    ifs = [exp.If(this=grade_test(value, g), true=atoms.literal(g.name)) for g in s.grades]
+    return exp.Case(ifs=ifs, default=exp.cast(exp.Null(), "VARCHAR"))
+
+
+def lifecycle_check(direct: Direct, lc: ir.Lifecycle) -> exp.Select:
+    expected = direct.per_contact(direct.lifecycle(lc))
+    expected = exp.select("contact_id", exp.column("expected").as_("stage")).from_(expected.subquery("x"))
+    actual = _published_rows("contact_lifecycle", "lifecycle", lc.name, ["stage"])
+    differs = exp.or_(_missing("e"), _missing("a"), _distinct(exp.column("stage", "e"), exp.column("stage", "a")))
+    return _disagreements(expected, actual, differs)
+
+
+def rfm_check(direct: Direct, r: ir.Rfm) -> exp.Select:
+    values = direct.rfm(r)
+    cols = ("recency_days", "frequency", "monetary", "r", "f", "m", "segment")
+    expected = direct.per_contact(values["frequency"]).select(*(values[c].as_(f"x_{c}") for c in cols))
+    expected = exp.select("contact_id", *(exp.column(f"x_{c}").as_(c) for c in cols)) \
+        .from_(expected.subquery("x")).where(exp.Not(this=exp.Is(this=exp.column("expected"), expression=exp.Null())))
+    actual = _published_rows("contact_rfm", "rfm", r.name, cols)
+    differs = [_missing("e"), _missing("a"), _far(exp.column("monetary", "e"), exp.column("monetary", "a"))]
+    differs += [_distinct(exp.column(c, "e"), exp.column(c, "a")) for c in cols if c != "monetary"]
+    return _disagreements(expected, actual, exp.or_(*differs))
+
+
+def score_bounds_check(s: ir.Score) -> exp.Select | None:
+    """Rows whose value is outside [min, max] or whose grade is not the first that holds."""
+    value = exp.column("value")
+    bad = [exp.Is(this=value, expression=exp.Null())]
+    if s.min is not None:
+        bad.append(exp.LT(this=value.copy(), expression=atoms.literal(float(s.min))))
+    if s.max is not None:
+        bad.append(exp.GT(this=value.copy(), expression=atoms.literal(float(s.max))))
+    ifs = [exp.If(this=grade_test(value, g), true=atoms.literal(g.name)) for g in s.grades]
+    expected_grade = exp.Case(ifs=ifs, default=exp.cast(exp.Null(), "VARCHAR"))
+    bad.append(_distinct(exp.column("grade"), expected_grade))
+    return _published_rows("contact_scores", "score", s.name, ["value", "grade"]).where(exp.or_(*bad))
+
+
+def rfm_range_check(r: ir.Rfm) -> exp.Select:
+    bad = [exp.not_(exp.Between(this=exp.column(k), low=exp.Literal.number(1), high=exp.Literal.number(r.bins)))
+           for k in "rfm"]
+    bad += [exp.Is(this=exp.column(k), expression=exp.Null()) for k in "rfm"]
+    return _published_rows("contact_rfm", "rfm", r.name, ["r", "f", "m"]).where(exp.or_(*bad))

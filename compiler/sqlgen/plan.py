@@ -1,0 +1,359 @@
+"""The shared plan: every definition of the project evaluated in one model, one scan per stream.
+
+Shape of the generated query (one CTE per step):
+
+    contacts       the contact rows (NULL keys dropped)
+    <s>_rows       one pass over stream s: rows up to as_of, one boolean column per distinct
+                   row filter used anywhere in the project (each predicate evaluated once)
+    <s>_facts      per-contact aggregates of <s>_rows, one column per distinct aggregate
+    follow_<n>     contacts whose latest first-kind row is followed by a second-kind row
+    rfm_<n>        RFM values and scores (window functions over the contacts with rows)
+    layer_<n>      segments, scores, grades and stages in dependency order: each layer only
+                   reads columns computed by earlier layers or by the aggregates
+
+Many segments therefore cost one scan per stream plus cheap per-contact boolean logic.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from .. import ir
+from ..graph import layers
+from . import atoms
+from .atoms import AS_OF
+from .relations import source_table
+
+CID = "contact_id"
+TS = "segc_ts"
+NUMBER = exp.DataType.build("DOUBLE")
+
+
+def col(name: str, table: str | None = None) -> exp.Column:
+    return exp.column(name, table=table)
+
+
+def days_between(earlier: exp.Expression, later: exp.Expression) -> exp.Expression:
+    """Fractional days from `earlier` to `later`, via epoch seconds (portable, no DATEDIFF)."""
+    seconds = exp.Sub(this=exp.TimeToUnix(this=later), expression=exp.TimeToUnix(this=earlier))
+    return exp.Div(this=exp.paren(seconds), expression=exp.Literal.number("86400.0"))
+
+
+class StreamFacts:
+    """The row filters and aggregates one stream must provide, deduplicated."""
+
+    def __init__(self, stream: ir.Stream):
+        self.stream = stream
+        self.filters: dict[str, tuple[str, exp.Expression]] = {}
+        self.aggs: dict[str, tuple[str, exp.Expression]] = {}
+        self.values: set[str] = set()
+
+    @property
+    def rows_cte(self) -> str:
+        return f"{self.stream.name}_rows"
+
+    @property
+    def facts_cte(self) -> str:
+        return f"{self.stream.name}_facts"
+
+    def row_condition(self, rows: ir.RowFilter, with_window: bool = True) -> exp.Expression:
+        """A reference to the boolean column that holds `rows`' filter, plus its window."""
+        cond = row_filter_sql(self.stream, rows.events, rows.where, col)
+        flag: exp.Expression = exp.true()
+        if cond is not None:
+            key = cond.sql()
+            if key not in self.filters:
+                self.filters[key] = (f"segc_p{len(self.filters) + 1}", cond)
+            flag = col(self.filters[key][0])
+        self.values.update(p.column for p in rows.where)
+        if with_window and rows.within:
+            flag = exp.and_(flag, atoms.window(col(TS), rows.within))
+        return flag
+
+    def aggregate(self, func: str, rows: ir.RowFilter, value: exp.Expression | None = None,
+                  distinct: bool = False) -> exp.Column:
+        """A per-contact aggregate over the matching rows, shared by every condition that asks."""
+        cond = self.row_condition(rows)
+        then = value if value is not None else exp.Literal.number(1)
+        case = exp.Case(ifs=[exp.If(this=cond, true=then)])
+        agg = exp.func(func, exp.Distinct(expressions=[case]) if distinct else case)
+        key = agg.sql()
+        if key not in self.aggs:
+            self.aggs[key] = (f"segc_{self.stream.name}_{len(self.aggs) + 1}", agg)
+        return col(self.aggs[key][0])
+
+    def value(self, column: str) -> exp.Column:
+        self.values.add(column)
+        return col(f"segc_v_{column}")
+
+    def ctes(self) -> list[tuple[str, exp.Select]]:
+        s = self.stream
+        select = [col(s.contact_key).as_(CID), col(s.timestamp).as_(TS)]
+        select += [col(c).as_(f"segc_v_{c}") for c in sorted(self.values)]
+        select += [cond.as_(alias) for alias, cond in self.filters.values()]
+        rows = (exp.select(*select).from_(source_table(s.name))
+                .where(exp.LTE(this=col(s.timestamp), expression=AS_OF.copy()))
+                .where(exp.Not(this=exp.Is(this=col(s.contact_key), expression=exp.Null()))))
+        facts = (exp.select(col(CID), *(agg.as_(alias) for alias, agg in self.aggs.values()))
+                 .from_(self.rows_cte).group_by(col(CID)))
+        return [(self.rows_cte, rows), (self.facts_cte, facts)]
+
+
+def row_filter_sql(stream: ir.Stream, events, where, column) -> exp.Expression | None:
+    """event_type IN (...) AND the where predicates, over columns named by `column(name)`."""
+    parts = []
+    if events:
+        parts.append(atoms.compare(column(stream.event_type), "in", events))
+    parts += [atoms.predicate(column(p.column), p) for p in where]
+    return exp.and_(*parts) if parts else None
+
+
+class Plan:
+    """Compiles the whole project into the wide per-contact `results` query."""
+
+    def __init__(self, project: ir.Project):
+        self.project = project
+        self.streams = {s.name: StreamFacts(s) for s in project.streams}
+        self.follows: list[tuple[str, exp.Select]] = []
+        self.index = {(kind, d.name): i + 1 for kind, defs in (
+            ("segment", project.segments), ("score", project.scores), ("lifecycle", project.lifecycles),
+            ("rfm", project.rfms)) for i, d in enumerate(defs)}
+
+    # -- column names of the results -------------------------------------------------------
+
+    def column(self, kind: str, name: str, part: str = "") -> str:
+        return f"segc_{kind}{part}_{self.index[(kind, name)]}"
+
+    # -- conditions -------------------------------------------------------------------------
+
+    def condition(self, c: ir.Condition) -> exp.Expression:
+        if isinstance(c, ir.All):
+            return exp.and_(*(self.condition(i) for i in c.items))
+        if isinstance(c, ir.Any_):
+            return exp.or_(*(self.condition(i) for i in c.items))
+        if isinstance(c, ir.Not):
+            return exp.Not(this=exp.paren(self.condition(c.item)))
+        if isinstance(c, ir.Attribute):
+            return atoms.predicate(col(c.predicate.column), c.predicate)
+        if isinstance(c, ir.Event):
+            return self.event(c)
+        if isinstance(c, ir.SegmentRef):
+            return col(self.column("segment", c.name))
+        if isinstance(c, ir.ScoreRef):
+            if c.grades:
+                return atoms.compare(col(self.column("score", c.name, "_grade")), "in", c.grades)
+            return atoms.compare_all(col(self.column("score", c.name)), c.tests)
+        if isinstance(c, ir.LifecycleRef):
+            return atoms.compare(col(self.column("lifecycle", c.name)), "in", c.stages)
+        if isinstance(c, ir.RfmRef):
+            if c.segments:
+                return atoms.compare(col(self.column("rfm", c.name, "_segment")), "in", c.segments)
+            return exp.and_(*(atoms.compare(col(self.column("rfm", c.name, f"_{k}")), t.op, t.value)
+                              for k, t in c.tests))
+        raise AssertionError(c)
+
+    def event(self, c: ir.Event) -> exp.Expression:
+        facts = self.streams[c.rows.stream]
+        parts = []
+        if c.aggregate is not None:
+            parts.append(self.aggregate_test(facts, c.rows, c.aggregate))
+        if c.not_followed_by is not None:
+            last = facts.aggregate("MAX", c.rows, col(TS))
+            followed = self.follow(last, c.rows.stream, c.not_followed_by)
+            parts.append(exp.and_(exp.Not(this=exp.Is(this=last, expression=exp.Null())),
+                                  exp.Is(this=followed, expression=exp.Null())))
+        return exp.and_(*parts)
+
+    def aggregate_test(self, facts: StreamFacts, rows: ir.RowFilter, agg: ir.Aggregate) -> exp.Expression:
+        if agg.kind in ("first", "last"):
+            ts = facts.aggregate("MIN" if agg.kind == "first" else "MAX", rows, col(TS))
+            return exp.and_(*(first_last_test(ts, t) for t in agg.tests))
+        if agg.kind == "count":
+            value = facts.aggregate("COUNT", rows)
+        elif agg.kind == "distinct":
+            value = facts.aggregate("COUNT", rows, facts.value(agg.of), distinct=True)
+        else:
+            value = facts.aggregate(agg.kind.upper(), rows, facts.value(agg.of))
+        if agg.kind in ("count", "distinct", "sum"):
+            value = exp.func("COALESCE", value, exp.Literal.number(0))
+        return atoms.compare_all(value, agg.tests)
+
+    def follow(self, last: exp.Column, stream: str, nfb: ir.NotFollowedBy) -> exp.Column:
+        """Contacts with a second-kind row after their latest first-kind row (within D of it)."""
+        second = self.streams[nfb.rows.stream]
+        flag = second.row_condition(ir.RowFilter(nfb.rows.stream, nfb.rows.events, nfb.rows.where), False)
+        name = f"follow_{len(self.follows) + 1}"
+        first_facts = self.streams[stream].facts_cte
+        on = [exp.EQ(this=col(CID, "r"), expression=col(CID, "f")),
+              exp.GT(this=col(TS, "r"), expression=col(last.name, "f"))]
+        if nfb.rows.within:
+            on.append(exp.LTE(this=col(TS, "r"), expression=atoms.shift(col(last.name, "f"), nfb.rows.within, 1)))
+        query = (exp.select(col(CID, "f"), exp.true().as_(name)).distinct()
+                 .from_(exp.to_table(first_facts).as_("f"))
+                 .join(exp.to_table(second.rows_cte).as_("r"), on=exp.and_(*on), join_type="inner")
+                 .where(flag.transform(lambda n: col(n.name, "r") if isinstance(n, exp.Column) else n)))
+        self.follows.append((name, query))
+        return col(name)
+
+    # -- definitions ------------------------------------------------------------------------
+
+    def segment(self, s: ir.Segment) -> list[exp.Expression]:
+        return [self.condition(s.rule).as_(self.column("segment", s.name))]
+
+    def score(self, s: ir.Score) -> list[exp.Expression]:
+        total = None
+        for rule in s.rules:
+            part = self.contribution(s, rule)
+            total = part if total is None else exp.Add(this=total, expression=part)
+        if s.max is not None:
+            total = exp.func("LEAST", total, atoms.literal(float(s.max)))
+        if s.min is not None:
+            total = exp.func("GREATEST", total, atoms.literal(float(s.min)))
+        value = exp.cast(total, NUMBER)
+        name = self.column("score", s.name)
+        return [value.as_(name)]
+
+    def grade(self, s: ir.Score) -> list[exp.Expression]:
+        ifs = [exp.If(this=grade_test(col(self.column("score", s.name)), g), true=atoms.literal(g.name))
+               for g in s.grades]
+        grade = exp.Case(ifs=ifs, default=exp.cast(exp.Null(), "VARCHAR")) if ifs else exp.cast(exp.Null(), "VARCHAR")
+        return [grade.as_(self.column("score", s.name, "_grade"))]
+
+    def contribution(self, s: ir.Score, rule: ir.ScoreRule) -> exp.Expression:
+        points = atoms.literal(float(rule.points))
+        if rule.per_event:
+            facts = self.streams[rule.when.rows.stream]
+            weight = None
+            if s.decay is not None:
+                age = days_between(col(TS), AS_OF.copy())
+                ratio = exp.Div(this=age, expression=atoms.literal(float(s.decay.days)))
+                weight = exp.Pow(this=exp.Literal.number("0.5"), expression=ratio)
+            counted = facts.aggregate("SUM" if weight is not None else "COUNT", rule.when.rows, weight)
+            part = exp.Mul(this=points, expression=exp.func("COALESCE", counted, exp.Literal.number(0)))
+        else:
+            part = exp.Case(ifs=[exp.If(this=self.condition(rule.when), true=points)],
+                            default=atoms.literal(0.0))
+        if rule.cap is not None:
+            bound = atoms.literal(float(rule.cap) if rule.points >= 0 else -float(rule.cap))
+            part = exp.func("LEAST" if rule.points >= 0 else "GREATEST", part, bound)
+        return exp.paren(part)
+
+    def lifecycle(self, lc: ir.Lifecycle) -> list[exp.Expression]:
+        ifs = [exp.If(this=self.condition(st.when), true=atoms.literal(st.name)) for st in lc.stages]
+        return [exp.Case(ifs=ifs, default=atoms.literal(lc.default)).as_(self.column("lifecycle", lc.name))]
+
+    def rfm(self, r: ir.Rfm) -> list[tuple[str, exp.Select]]:
+        """Two CTEs: values and 1..bins scores (exact integer ceil of bins × cume_dist), then segments."""
+        facts = self.streams[r.rows.stream]
+        last = facts.aggregate("MAX", r.rows, col(TS))
+        freq = facts.aggregate("COUNT", r.rows)
+        money = facts.aggregate("SUM", r.rows, exp.func("COALESCE", facts.value(r.monetary), exp.Literal.number(0)))
+        n = exp.Window(this=exp.Count(this=exp.Star()))
+        bins = exp.Literal.number(r.bins)
+
+        def score(of: exp.Expression) -> exp.Expression:
+            k = exp.Window(this=exp.Count(this=exp.Star()), order=exp.Order(expressions=[exp.Ordered(this=of)]))
+            top = exp.Add(this=exp.Mul(this=bins.copy(), expression=k), expression=exp.Sub(this=n.copy(), expression=exp.Literal.number(1)))
+            return exp.cast(exp.IntDiv(this=exp.paren(top), expression=n.copy()), "INT")
+
+        name = self.column("rfm", r.name)
+        recency = exp.cast(exp.Floor(this=days_between(last, AS_OF.copy())), "INT")
+        values = (exp.select(col(CID, "c"), recency.as_("recency_days"), exp.cast(freq, "INT").as_("frequency"),
+                             exp.cast(money, NUMBER).as_("monetary"), score(last).as_("r"), score(freq).as_("f"),
+                             score(money).as_("m"))
+                  .from_(exp.to_table("contacts").as_("c"))
+                  .join(exp.to_table(facts.facts_cte).as_("x"),
+                        on=exp.EQ(this=col(CID, "c"), expression=col(CID, "x")), join_type="inner")
+                  .where(exp.GT(this=freq, expression=exp.Literal.number(0))))
+        ifs = [exp.If(this=rfm_segment_test(seg), true=atoms.literal(seg.name)) for seg in r.segments]
+        out = [col(CID)] + [col(c).as_(f"{name}_{c}") for c in ("recency_days", "frequency", "monetary", "r", "f", "m")]
+        out.append(exp.Case(ifs=ifs, default=exp.cast(exp.Null(), "VARCHAR")).as_(f"{name}_segment"))
+        return [(f"{name}_values", values), (name, exp.select(*out).from_(f"{name}_values"))]
+
+    # -- the whole query --------------------------------------------------------------------
+
+    def results(self) -> exp.Select:
+        p = self.project
+        deps: dict[tuple, set] = {}
+        for kind, defs in (("segment", p.segments), ("score", p.scores), ("lifecycle", p.lifecycles)):
+            for d in defs:
+                conds = [d.rule] if kind == "segment" else [r.when for r in d.rules] if kind == "score" \
+                    else [st.when for st in d.stages]
+                deps[(kind, d.name)] = {ref for c in conds for ref in references(c) if ref[0] != "rfm"}
+        defs = {("segment", d.name): d for d in p.segments} | {("score", d.name): d for d in p.scores} \
+            | {("lifecycle", d.name): d for d in p.lifecycles}
+        layer_ctes = []
+        for i, group in enumerate(layers(deps)):
+            exprs = [e for key in group for e in getattr(self, key[0])(defs[key])]
+            source = layer_ctes[-1][0] if layer_ctes else "base"
+            layer_ctes.append((f"layer_{i + 1}", exp.select(exp.Star(), *exprs).from_(source)))
+            grades = [e for key in group if key[0] == "score" for e in self.grade(defs[key])]
+            if grades:
+                layer_ctes.append((f"layer_{i + 1}_grades", exp.select(exp.Star(), *grades).from_(f"layer_{i + 1}")))
+        rfm_ctes = [cte for r in p.rfms for cte in self.rfm(r)]
+
+        contact_cols = [col(p.contacts.key).as_(CID)] + [col(c) for c, _ in p.contacts.columns if c != CID]
+        ctes = [("contacts", exp.select(*contact_cols).from_(source_table("contacts"))
+                 .where(exp.Not(this=exp.Is(this=col(p.contacts.key), expression=exp.Null()))))]
+        used = [f for f in self.streams.values() if f.aggs or f.filters]
+        for f in used:
+            ctes += f.ctes()
+        ctes += self.follows + rfm_ctes
+        base = exp.select(exp.Star()).from_("contacts")
+        joined = [f.facts_cte for f in used] + [name for name, _ in self.follows] + \
+            [self.column("rfm", r.name) for r in p.rfms]
+        for name in joined:
+            base = base.join(exp.to_table(name), using=[CID], join_type="left")
+        ctes.append(("base", base))
+        ctes += layer_ctes
+        last = ctes[-1][0]
+        outputs = [col(CID)]
+        for kind, defs_ in (("segment", p.segments), ("score", p.scores), ("lifecycle", p.lifecycles)):
+            for d in defs_:
+                outputs.append(col(self.column(kind, d.name)))
+                if kind == "score":
+                    outputs.append(col(self.column(kind, d.name, "_grade")))
+        for r in p.rfms:
+            outputs += [col(f"{self.column('rfm', r.name)}_{c}") for c in
+                        ("recency_days", "frequency", "monetary", "r", "f", "m", "segment")]
+        query = exp.select(*outputs).from_(last)
+        for name, cte in ctes:
+            query = query.with_(name, as_=cte)
+        return query
+
+
+def first_last_test(ts: exp.Expression, test: ir.Comparison) -> exp.Expression:
+    """`first`/`last` within D (timestamp in the window) or older_than D; NULL (no rows) is false."""
+    if test.op == "within":
+        cond = atoms.window(ts, test.value)
+    else:
+        cond = exp.LTE(this=ts, expression=atoms.shift(AS_OF.copy(), test.value, -1))
+    return exp.func("COALESCE", exp.paren(cond), exp.false())
+
+
+def rfm_segment_test(seg: ir.RfmSegment) -> exp.Expression:
+    """r, f and m within the segment's inclusive ranges; an entry without ranges matches all."""
+    parts = [exp.Between(this=col(k), low=exp.Literal.number(rng[0]), high=exp.Literal.number(rng[1]))
+             for k in "rfm" if (rng := getattr(seg, k))]
+    return exp.and_(*parts) if parts else exp.true()
+
+
+def grade_test(value: exp.Expression, g: ir.Grade) -> exp.Expression:
+    parts = []
+    if g.gte is not None:
+        parts.append(exp.GTE(this=value.copy(), expression=atoms.literal(float(g.gte))))
+    if g.lt is not None:
+        parts.append(exp.LT(this=value.copy(), expression=atoms.literal(float(g.lt))))
+    return exp.and_(*parts) if parts else exp.true()
+
+
+def references(c: ir.Condition):
+    """(kind, name) of every definition a condition refers to."""
+    if isinstance(c, (ir.All, ir.Any_)):
+        for i in c.items:
+            yield from references(i)
+    elif isinstance(c, ir.Not):
+        yield from references(c.item)
+    elif isinstance(c, (ir.SegmentRef, ir.ScoreRef, ir.LifecycleRef, ir.RfmRef)):
+        kind = {ir.SegmentRef: "segment", ir.ScoreRef: "score", ir.LifecycleRef: "lifecycle", ir.RfmRef: "rfm"}
+        yield kind[type(c)], c.name

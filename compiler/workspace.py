@@ -1,0 +1,72 @@
+"""Where a segc project keeps things, and loading its definitions into checked IR."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import ir
+from .errors import CompileError
+from .loader import load_dir
+from .parse import parse
+from .sqlgen.plan import references
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @property
+    def segments_dir(self) -> Path:
+        return self.root / "segments"
+
+    @property
+    def dbt_dir(self) -> Path:
+        return self.root / "dbt_project"
+
+    @property
+    def default_database(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    def load(self) -> ir.Project:
+        """Parse and check every definition file; raises CompileError with all diagnostics."""
+        if not self.segments_dir.is_dir():
+            raise FileNotFoundError(f"no segments/ folder in {self.root} (run `segc init {self.root}`)")
+        docs, problems = load_dir(self.segments_dir, self.root)
+        try:
+            project = parse(docs)
+        except CompileError as exc:
+            raise CompileError(problems + exc.diagnostics) from None
+        if problems:
+            raise CompileError(problems)
+        return project
+
+
+KINDS = (("segment", "segments"), ("score", "scores"), ("lifecycle", "lifecycles"), ("rfm", "rfms"))
+
+
+def find(project: ir.Project, name: str):
+    """(kind, definition) of the definition called `name`, segments first."""
+    for kind, field in KINDS:
+        for d in getattr(project, field):
+            if d.name == name:
+                return kind, d
+    return None, None
+
+
+def subset(project: ir.Project, kind: str, name: str) -> ir.Project:
+    """The project reduced to one definition and everything it depends on."""
+    keep: set[tuple[str, str]] = set()
+    todo = [(kind, name)]
+    while todo:
+        key = todo.pop()
+        if key in keep:
+            continue
+        keep.add(key)
+        _, d = key[0], next(d for k, f in KINDS if k == key[0] for d in getattr(project, f) if d.name == key[1])
+        conds = [d.rule] if key[0] == "segment" else [r.when for r in d.rules] if key[0] == "score" else \
+            [s.when for s in d.stages] if key[0] == "lifecycle" else []
+        todo += [ref for c in conds for ref in references(c)]
+    kept = {f: tuple(d for d in getattr(project, f) if (k, d.name) in keep) for k, f in KINDS}
+    return dataclasses.replace(project, **kept, syncs=())
