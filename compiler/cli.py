@@ -131,7 +131,7 @@ def report(result: BuildResult, seconds: float) -> None:
             print(f"  FAIL duplicate contact keys ({r.get('failures')} keys occur more than once): "
                   f"the contacts source must have exactly one row per contact; nothing was published")
         else:
-            print(f"  {r['status'].upper()} {name}: {message[0] if message else ''}")
+            print(f"  {r['status'].upper()} {name}: " + "\n      ".join(m.strip() for m in message[:8] if m.strip()))
     if result.returncode and not result.results:
         print("\n".join(result.output[-20:]))
 

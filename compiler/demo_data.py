@@ -181,8 +181,8 @@ WITH c AS (
 ), y AS (
   SELECT *, {_u('pj', 'contact_id, k')} AS u_j, {_u('pf', 'contact_id, k')} AS u_f FROM x
 ), z AS (
-  SELECT contact_id, customer_type, k, created_at, CASE WHEN u_f < 0.003 THEN $as_of + {_secs('1 + u_j * 3 * 86400')}
-    ELSE $as_of - {_secs(_DAYS_AGO)} END AS ordered_at
+  SELECT contact_id, customer_type, k, created_at,
+    CASE WHEN u_f < 0.003 THEN $as_of + {_secs('1 + u_j * 3 * 86400')} ELSE $as_of - {_secs(_DAYS_AGO)} END AS ordered_at
   FROM y
 )
 SELECT * FROM z WHERE ordered_at >= created_at"""
@@ -196,16 +196,20 @@ SELECT contact_id, customer_type, k, ordered_at FROM x JOIN b USING (rn)"""
 
 
 # --- events -----------------------------------------------------------------------------
-# Heavy-tailed activity with a finite head (the busiest contact sees ~65x the average);
-# (rank * prime + offset) % n permutes ranks, so activity is unrelated to contact_id order.
-_PICK_CONTACT = ("1 + (floor($nc * (pow(u_c + 0.08, 3) - 0.000512) / 1.2592)::BIGINT * 2654435761"
-                 " + (hash(hash($seed)) % $nc)::BIGINT) % $nc")
+def _skewed_contact(u: str, power: int, a: float, salt: str) -> str:
+    """Contact id in 1..$nc, heavy-tailed with a finite head: the busiest contact gets
+    ((1+a)^p - a^p) / (p * a^(p-1)) times the average (65x for (3, .08), 6x for (2, .1)).
+    (rank * prime + offset) % n permutes ranks: activity is unrelated to contact_id order."""
+    rank = f"floor($nc * (pow({u} + {a}, {power}) - {a ** power}) / {(1 + a) ** power - a ** power})::BIGINT"
+    return f"1 + ({rank} * 2654435761 + (hash(hash($seed, '{salt}')) % $nc)::BIGINT) % $nc"
+
+
 # Event times: with $skew, density rises linearly 1:3 from t0 to t1 (inverse CDF below),
 # otherwise uniform; offsets are whole seconds before t1, so times fall in (t0, t1].
 _WHEN = "$t1 - " + _secs("(epoch($t1) - epoch($t0)) * CASE WHEN $skew THEN (3 - sqrt(9 - 8 * {u})) / 2 ELSE {u} END")
 _EVENTS_SQL = f"""
 WITH w0 AS (
-  SELECT 1 AS src, i, {_PICK_CONTACT} AS contact_id,
+  SELECT 1 AS src, i, {_skewed_contact('u_c', 3, 0.08, 'web')} AS contact_id,
     {_WHEN.format(u='u_t')} AS ts,
     {_wpick(_MIX_WEB, 'u_y')} AS event_type, u_a, u_u, u_x, u_p, u_b
   FROM (SELECT i, {_uniform_cols('w', 'c t y a u x p b')} FROM range($nw) r(i))
@@ -217,16 +221,18 @@ WITH w0 AS (
       {' '.join(f"WHEN {a} THEN {_pick(urls, 'u_u')}" + (" || (100 + floor(u_x * 400)::INT)" if a == 1 else "")
                 for a, urls in enumerate(_URLS))} END END AS url,
     CASE WHEN event_type = 'form_submit' THEN {_wpick(_FORMS, 'u_x')}
-         WHEN event_type = 'survey_submit' THEN CASE WHEN u_x < 0.85 THEN 'nps_' ELSE 'csat_' END || year(ts) END AS form_id,
-    CASE WHEN event_type = 'add_to_cart' THEN 'SKU-' || lpad((1 + floor(500 * u_p * u_p))::VARCHAR, 5, '0') END AS product_id,
+         WHEN event_type = 'survey_submit' THEN CASE WHEN u_x < 0.85 THEN 'nps_' ELSE 'csat_' END || year(ts)
+    END AS form_id,
+    CASE WHEN event_type = 'add_to_cart' THEN 'SKU-' || lpad((1 + floor(500 * u_p * u_p))::VARCHAR, 5, '0')
+    END AS product_id,
     CASE WHEN event_type = 'form_submit' OR (event_type = 'page_view' AND u_b < 0.3)
       THEN {_wpick(_UTM, 'u_p')} END AS utm_source,
     CASE WHEN contact_id IN (SELECT contact_id FROM raw.orders) THEN 0.9 ELSE 0 END AS p_buy,
     60 + u_b * u_b * 172800 AS buy_delay
   FROM w0
   UNION ALL  -- injected: ~3% of contacts put something in the cart within the last day, half then buy
-  SELECT 4, contact_id, contact_id, $t1 - {_secs(f"60 + {_u('rt', 'contact_id')} * 22 * 3600")}, 'add_to_cart', NULL, NULL,
-    'SKU-' || lpad((1 + floor(500 * {_u('rp', 'contact_id')}))::VARCHAR, 5, '0'), NULL, 0.5, NULL
+  SELECT 4, contact_id, contact_id, $t1 - {_secs(f"60 + {_u('rt', 'contact_id')} * 22 * 3600")}, 'add_to_cart',
+    NULL, NULL, 'SKU-' || lpad((1 + floor(500 * {_u('rp', 'contact_id')}))::VARCHAR, 5, '0'), NULL, 0.5, NULL
   FROM raw.contacts WHERE $inject AND {_u('rc', 'contact_id')} < 0.03
 ), shop AS (
   SELECT src, i, k, contact_id, CASE WHEN k = 0 THEN ts
@@ -237,11 +243,11 @@ WITH w0 AS (
   FROM web, range(2) r(k)
   WHERE k = 0 OR (event_type = 'add_to_cart' AND {_u('buy', 'src, i')} < p_buy)
 ), s0 AS (
-  SELECT 2 AS src, i, 1 + hash(hash($seed, i, 'sc')) % $nc AS contact_id, {_OPEN} AS p_open, {_CLICK} AS p_click,
-    {_WHEN.format(u='u_t')} AS ts, u_k
-  FROM (SELECT i, {_uniform_cols('s', 't k')} FROM range($ns) r(i))
-), sends AS (
-  SELECT src, i, contact_id, p_open, p_click, ts,
+  SELECT 2 AS src, i, {_skewed_contact('u_c', 2, 0.1, 'mail')} AS contact_id, {_WHEN.format(u='u_t')} AS ts, u_k
+  FROM (SELECT i, {_uniform_cols('s', 'c t k')} FROM range($ns) r(i))
+), sends AS (  -- a fifth of the contacts never open anything (for "disengaged" segments)
+  SELECT src, i, contact_id, CASE WHEN {_u('dormant', 'contact_id')} < 0.2 THEN 0 ELSE {_OPEN / 0.8} END AS p_open,
+    {_CLICK} AS p_click, ts,
     CASE WHEN month(ts) = 11 AND u_k < 0.5 THEN 'black_friday_' || year(ts)
          WHEN month(ts) IN (3, 4, 5) AND u_k < 0.4 THEN 'spring_sale' WHEN u_k > 0.85 THEN 'webinar_invite'
          ELSE 'newsletter_' || strftime(ts, '%Y_%m') END AS campaign
@@ -272,8 +278,8 @@ WITH w0 AS (
   WHERE occurred_at <= $t1
 )
 SELECT ($id0 + row_number() OVER (ORDER BY occurred_at, src, i, k))::BIGINT AS event_id,
-  contact_id::BIGINT AS contact_id, occurred_at::TIMESTAMP AS occurred_at, event_type::VARCHAR AS event_type, url::VARCHAR AS url,
-  campaign::VARCHAR AS campaign, form_id::VARCHAR AS form_id, product_id::VARCHAR AS product_id,
+  contact_id::BIGINT AS contact_id, occurred_at::TIMESTAMP AS occurred_at, event_type::VARCHAR AS event_type,
+  url::VARCHAR AS url, campaign::VARCHAR AS campaign, form_id::VARCHAR AS form_id, product_id::VARCHAR AS product_id,
   utm_source::VARCHAR AS utm_source
 FROM noisy ORDER BY event_id"""
 

@@ -114,6 +114,10 @@ def _results_columns(project: ir.Project, plan: Plan) -> list[dict]:
     return cols
 
 
+GRAIN = {"segment_membership": "segment", "contact_scores": "score", "contact_lifecycle": "lifecycle",
+         "contact_rfm": "rfm"}
+
+
 def _published_schema(project: ir.Project) -> list[dict]:
     contacts_source = "source('%s', '%s')" % dbt_source(project, "contacts")
     names = {"segment": [s.name for s in project.segments], "score": [s.name for s in project.scores],
@@ -121,21 +125,20 @@ def _published_schema(project: ir.Project) -> list[dict]:
     models = []
     for model, (description, columns) in PUBLISHED_DOCS.items():
         entry = {"name": model, "description": description, "columns": []}
+        grain = GRAIN.get(model)
         for column, doc in columns.items():
             c = {"name": column, "description": doc}
             tests = []
             if column == "contact_id":
                 tests = ["not_null", {"relationships": {"arguments": {
                     "to": contacts_source, "field": project.contacts.key}}}]
-            elif column in names and model != "segment_catalog" and names[column]:
+            elif column == grain and names[grain]:
                 tests = ["not_null", {"accepted_values": {"arguments": {"values": names[column]}}}]
             elif model == "segment_catalog" and column == "segment":
                 tests = ["unique", "not_null"]
             if tests:
                 c["data_tests"] = tests
             entry["columns"].append(c)
-        grain = next((k for k in ("segment", "score", "lifecycle", "rfm") if k in columns and model != "segment_catalog"),
-                     None)
         if grain:
             entry["data_tests"] = [{"segc_unique_combination": {"arguments": {"columns": ["contact_id", grain]}}}]
         models.append(entry)

@@ -149,7 +149,9 @@ class Stream:
     columns: tuple[tuple[str, str], ...]
 
     def type_of(self, column: str) -> str | None:
-        return dict(self.columns).get(column)
+        """Type of a column `where` can filter on: the declared ones, the timestamp and the event type."""
+        builtin = {self.timestamp: "timestamp"} | ({self.event_type: "string"} if self.event_type else {})
+        return dict(self.columns).get(column) or builtin.get(column)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ SCORE_RULE = ("points", "when", "per_event", "cap")
 GRADE = ("name", "gte", "lt")
 LIFECYCLE = ("name", "stages", "default") + META
 STAGE = ("name", "when")
-RFM = ("name", "stream", "where", "monetary", "within", "bins", "segments") + META
+RFM = ("name", "stream", "event", "where", "monetary", "within", "bins", "segments") + META
 RFM_SEGMENT = ("name", "r", "f", "m")
 SYNC = ("name", "segment", "destination", "identifier", "fields", "description", "owner")
 

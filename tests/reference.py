@@ -456,7 +456,7 @@ class _Evaluator:
                 money = sum(row.get(rfm["monetary"]) or 0 for _, row in rows)
                 facts[c] = (max(ts for ts, _ in rows), len(rows), money)
         bins, n = rfm.get("bins", 5), len(facts)
-        columns = list(zip(*facts.values())) or [(), (), ()]
+        columns = list(zip(*facts.values()))  # latest, frequency, monetary
 
         def binned(values: tuple, x: Any) -> int:
             return math.ceil(Fraction(bins * sum(1 for v in values if v <= x), n))

@@ -55,7 +55,8 @@ class Direct:
     def scalar(self, rows: ir.RowFilter, agg: exp.Expression, **bounds) -> exp.Expression:
         alias = self._alias()
         stream = self.project.stream(rows.stream)
-        agg = agg.transform(lambda n: exp.column(n.name, table=alias) if isinstance(n, exp.Column) and not n.table else n)
+        agg = agg.transform(lambda n: exp.column(n.name, table=alias)
+                            if isinstance(n, exp.Column) and not n.table and n.name != AS_OF.name else n)
         agg = agg.transform(lambda n: exp.column(stream.timestamp, table=alias)
                             if isinstance(n, exp.Column) and n.name == "segc_ts" else n)
         return exp.Subquery(this=self.rows(rows, alias, **bounds).select(agg))
@@ -147,57 +148,43 @@ class Direct:
         ifs = [exp.If(this=self.condition(st.when), true=atoms.literal(st.name)) for st in lc.stages]
         return exp.Case(ifs=ifs, default=atoms.literal(lc.default))
 
-    def rfm(self, r: ir.Rfm) -> dict[str, exp.Expression]:
-        """RFM of contact c, computed by counting the other contacts with rows (no window functions)."""
+    def rfm_query(self, r: ir.Rfm) -> exp.Select:
+        """RFM per contact with rows: a GROUP BY, then each score by counting contacts at or below."""
         stream = self.project.stream(r.rows.stream)
-        key = self.project.contacts.key
-        per_contact = {
-            "last": exp.func("MAX", exp.column("segc_ts")),
-            "frequency": exp.func("COUNT", exp.Star()),
-            "monetary": exp.func("COALESCE", exp.func("SUM", exp.column(r.monetary)), exp.Literal.number(0)),
-        }
+        alias = self._alias()
+        ts = exp.column(stream.timestamp, table=alias)
+        money = exp.func("COALESCE", exp.column(r.monetary, table=alias), exp.Literal.number(0))
+        per = (self.rows(r.rows, alias)
+               .select(exp.column(self.project.contacts.key, table=C).as_("contact_id"),
+                       exp.func("MAX", ts).as_("last_at"), exp.func("COUNT", exp.Star()).as_("frequency"),
+                       exp.func("SUM", money).as_("monetary"))
+               .join(source_table("contacts").as_(C), join_type="cross")
+               .group_by(exp.column(self.project.contacts.key, table=C)))
+        n = exp.Subquery(this=exp.select(exp.func("COUNT", exp.Star())).from_(per.subquery("n")))
 
-        def of(contact_alias: str, what: str) -> exp.Expression:
-            outer = C
-            alias = self._alias()
-            agg = per_contact[what].transform(
-                lambda n: exp.column(stream.timestamp if n.name == "segc_ts" else n.name, table=alias)
-                if isinstance(n, exp.Column) else n)
-            query = self.rows(r.rows, alias).select(agg)
-            if contact_alias != outer:
-                query = query.transform(lambda n: exp.column(key, table=contact_alias)
-                                        if isinstance(n, exp.Column) and n.table == outer else n)
-            return exp.Subquery(this=query)
+        def bins_score(of: str) -> exp.Expression:
+            at_most = (exp.select(exp.func("COUNT", exp.Star())).from_(per.subquery("q"))
+                       .where(exp.LTE(this=exp.column(of, "q"), expression=exp.column(of, "p"))))
+            top = exp.Add(this=exp.Mul(this=exp.Literal.number(r.bins), expression=exp.Subquery(this=at_most)),
+                          expression=exp.Sub(this=n.copy(), expression=exp.Literal.number(1)))
+            return exp.IntDiv(this=exp.paren(top), expression=n.copy())
 
-        def bins_score(what: str) -> exp.Expression:
-            other = self._alias()
-            has_rows = exp.GT(this=of(other, "frequency"), expression=exp.Literal.number(0))
-            population = (exp.select(exp.func("COUNT", exp.Star()))
-                          .from_(source_table("contacts").as_(other)).where(has_rows))
-            at_most = population.copy().where(exp.LTE(this=of(other, what), expression=of(C, what)))
-            k, n = exp.Subquery(this=at_most), exp.Subquery(this=population)
-            top = exp.paren(exp.Add(this=exp.Mul(this=exp.Literal.number(r.bins), expression=k),
-                                    expression=exp.Sub(this=n, expression=exp.Literal.number(1))))
-            return exp.IntDiv(this=top, expression=n.copy())
+        scores = (exp.select(exp.column("contact_id", "p"),
+                             exp.Floor(this=days_between(exp.column("last_at", "p"), AS_OF.copy())).as_("recency_days"),
+                             exp.column("frequency", "p"), exp.column("monetary", "p"),
+                             bins_score("last_at").as_("r"), bins_score("frequency").as_("f"),
+                             bins_score("monetary").as_("m"))
+                  .from_(per.subquery("p")))
+        ifs = [exp.If(this=rfm_segment_test(seg), true=atoms.literal(seg.name)) for seg in r.segments]
+        return exp.select(exp.Star(), exp.Case(ifs=ifs).as_("segment")).from_(scores.subquery("s"))
 
-        has = exp.GT(this=of(C, "frequency"), expression=exp.Literal.number(0))
-
-        def when_rows(value: exp.Expression) -> exp.Expression:
-            return exp.Case(ifs=[exp.If(this=has.copy(), true=value)])
-
-        values = {
-            "recency_days": when_rows(exp.Floor(this=days_between(of(C, "last"), AS_OF.copy()))),
-            "frequency": when_rows(of(C, "frequency")),
-            "monetary": when_rows(of(C, "monetary")),
-            "r": when_rows(bins_score("last")), "f": when_rows(bins_score("frequency")),
-            "m": when_rows(bins_score("monetary")),
-        }
-        scores = {k: exp.column(k) for k in "rfm"}
-        ifs = [exp.If(this=rfm_segment_test(seg).transform(lambda n: values[n.name].copy()
-                                                           if isinstance(n, exp.Column) and n.name in scores else n),
-                      true=atoms.literal(seg.name)) for seg in r.segments]
-        values["segment"] = when_rows(exp.Case(ifs=ifs))
-        return values
+    def rfm(self, r: ir.Rfm) -> dict[str, exp.Expression]:
+        """Scalar subqueries: contact c's RFM values (NULL without rows)."""
+        alias = self._alias()
+        match = exp.EQ(this=exp.column("contact_id", alias), expression=exp.column(self.project.contacts.key, table=C))
+        return {k: exp.Subquery(this=exp.select(exp.column(k, alias)).from_(self.rfm_query(r).subquery(alias))
+                                .where(match.copy()))
+                for k in ("recency_days", "frequency", "monetary", "r", "f", "m", "segment")}
 
     def per_contact(self, value: exp.Expression, sample: exp.Expression | None = None) -> exp.Select:
         """SELECT contact_id, value FROM contacts c [WHERE sample]."""

@@ -83,13 +83,15 @@ class StreamFacts:
         return col(self.aggs[key][0])
 
     def value(self, column: str) -> exp.Column:
+        if column == self.stream.timestamp:
+            return col(TS)
         self.values.add(column)
         return col(f"segc_v_{column}")
 
     def ctes(self) -> list[tuple[str, exp.Select]]:
         s = self.stream
         select = [col(s.contact_key).as_(CID), col(s.timestamp).as_(TS)]
-        select += [col(c).as_(f"segc_v_{c}") for c in sorted(self.values)]
+        select += [col(c).as_(f"segc_v_{c}") for c in sorted(self.values - {s.timestamp})]
         select += [cond.as_(alias) for alias, cond in self.filters.values()]
         rows = (exp.select(*select).from_(source_table(s.name))
                 .where(exp.LTE(this=col(s.timestamp), expression=AS_OF.copy()))
@@ -122,7 +124,7 @@ class Plan:
     # -- column names of the results -------------------------------------------------------
 
     def column(self, kind: str, name: str, part: str = "") -> str:
-        return f"segc_{kind}{part}_{self.index[(kind, name)]}"
+        return f"segc_{kind}_{self.index[(kind, name)]}{part}"
 
     # -- conditions -------------------------------------------------------------------------
 

@@ -30,38 +30,59 @@ WITH contacts AS (
     url AS segc_v_url,
     utm_source AS segc_v_utm_source,
     COALESCE((
-      event_type IN ('add_to_cart')
+      event_type IN ('email_open')
     ), FALSE) AS segc_p1,
     COALESCE((
-      event_type IN ('purchase')
+      event_type IN ('email_click')
     ), FALSE) AS segc_p2,
     COALESCE((
-      event_type IN ('email_send')
+      event_type IN ('form_submit')
     ), FALSE) AS segc_p3,
     COALESCE((
-      event_type IN ('email_open')
+      event_type IN ('survey_submit')
     ), FALSE) AS segc_p4,
     COALESCE((
       event_type IN ('page_view')
+    ), FALSE)
+    AND COALESCE((
+      url = '/cennik'
     ), FALSE) AS segc_p5,
+    COALESCE((
+      event_type IN ('unsubscribe')
+    ), FALSE) AS segc_p6,
+    COALESCE((
+      event_type IN ('email_bounce')
+    ), FALSE) AS segc_p7,
+    COALESCE((
+      event_type IN ('add_to_cart')
+    ), FALSE) AS segc_p8,
+    COALESCE((
+      event_type IN ('purchase')
+    ), FALSE) AS segc_p9,
+    COALESCE((
+      event_type IN ('email_send')
+    ), FALSE) AS segc_p10,
+    COALESCE((
+      event_type IN ('page_view')
+    ), FALSE) AS segc_p11,
     COALESCE((
       event_type IN ('form_submit')
     ), FALSE)
     AND COALESCE((
       form_id = 'training_signup'
-    ), FALSE) AS segc_p6,
+    ), FALSE) AS segc_p12,
     COALESCE((
       event_type IN ('page_view')
     ), FALSE)
     AND COALESCE((
       STRPOS(url, '/szkolenia') > 0
-    ), FALSE) AS segc_p7,
+    ), FALSE) AS segc_p13,
     COALESCE((
       event_type IN ('email_click')
     ), FALSE)
     AND COALESCE((
       campaign = 'automotive_expo_2026'
-    ), FALSE) AS segc_p8,
+    ), FALSE) AS segc_p14,
     COALESCE((
       event_type IN ('form_submit')
     ), FALSE)
@@ -70,7 +91,7 @@ WITH contacts AS (
     ), FALSE)
     AND COALESCE((
       utm_source = 'google'
-    ), FALSE) AS segc_p9,
+    ), FALSE) AS segc_p15,
     COALESCE((
       event_type IN ('form_submit')
     ), FALSE)
@@ -79,38 +100,84 @@ WITH contacts AS (
     ), FALSE)
     AND COALESCE((
       utm_source IN ('facebook', 'linkedin')
-    ), FALSE) AS segc_p10,
+    ), FALSE) AS segc_p16,
     COALESCE((
       event_type IN ('page_view')
     ), FALSE)
     AND COALESCE((
       STARTS_WITH(url, '/tv/')
-    ), FALSE) AS segc_p11,
+    ), FALSE) AS segc_p17,
+    COALESCE((
+      event_type IN ('email_click', 'form_submit', 'page_view')
+    ), FALSE) AS segc_p18,
     COALESCE((
       event_type IN ('email_open')
     ), FALSE)
     AND COALESCE((
       campaign = 'automotive_expo_2026'
-    ), FALSE) AS segc_p12
+    ), FALSE) AS segc_p19
   FROM {{ source('raw', 'events') }}
   WHERE
     occurred_at <= {{ segc_as_of() }} AND NOT contact_id IS NULL
 ), events_facts AS (
   SELECT
     contact_id,
-    MAX(
-      CASE WHEN segc_p1 AND segc_ts > {{ segc_as_of() }} - INTERVAL '24' HOUR THEN segc_ts END
+    SUM(
+      CASE
+        WHEN segc_p1 AND segc_ts > {{ segc_as_of() }} - INTERVAL '90' DAY
+        THEN POWER(0.5, (
+          EPOCH({{ segc_as_of() }}) - EPOCH(segc_ts)
+        ) / 86400.0 / 30.0)
+      END
     ) AS segc_events_1,
-    COUNT(CASE WHEN segc_p3 AND segc_ts > {{ segc_as_of() }} - INTERVAL '90' DAY THEN 1 END) AS segc_events_2,
-    COUNT(CASE WHEN segc_p4 AND segc_ts > {{ segc_as_of() }} - INTERVAL '90' DAY THEN 1 END) AS segc_events_3,
-    COUNT(CASE WHEN segc_p5 AND segc_ts > {{ segc_as_of() }} - INTERVAL '30' DAY THEN 1 END) AS segc_events_4,
-    COUNT(CASE WHEN segc_p6 AND segc_ts > {{ segc_as_of() }} - INTERVAL '365' DAY THEN 1 END) AS segc_events_5,
-    COUNT(CASE WHEN segc_p7 AND segc_ts > {{ segc_as_of() }} - INTERVAL '90' DAY THEN 1 END) AS segc_events_6,
-    COUNT(CASE WHEN segc_p8 THEN 1 END) AS segc_events_7,
-    COUNT(CASE WHEN segc_p9 AND segc_ts > {{ segc_as_of() }} - INTERVAL '6' MONTH THEN 1 END) AS segc_events_8,
-    COUNT(CASE WHEN segc_p10 AND segc_ts > {{ segc_as_of() }} - INTERVAL '6' MONTH THEN 1 END) AS segc_events_9,
-    COUNT(CASE WHEN segc_p11 AND segc_ts > {{ segc_as_of() }} - INTERVAL '14' DAY THEN 1 END) AS segc_events_10,
-    COUNT(CASE WHEN segc_p12 THEN 1 END) AS segc_events_11
+    SUM(
+      CASE
+        WHEN segc_p2 AND segc_ts > {{ segc_as_of() }} - INTERVAL '90' DAY
+        THEN POWER(0.5, (
+          EPOCH({{ segc_as_of() }}) - EPOCH(segc_ts)
+        ) / 86400.0 / 30.0)
+      END
+    ) AS segc_events_2,
+    SUM(
+      CASE
+        WHEN segc_p3 AND segc_ts > {{ segc_as_of() }} - INTERVAL '180' DAY
+        THEN POWER(0.5, (
+          EPOCH({{ segc_as_of() }}) - EPOCH(segc_ts)
+        ) / 86400.0 / 30.0)
+      END
+    ) AS segc_events_3,
+    SUM(
+      CASE
+        WHEN segc_p4 AND segc_ts > {{ segc_as_of() }} - INTERVAL '180' DAY
+        THEN POWER(0.5, (
+          EPOCH({{ segc_as_of() }}) - EPOCH(segc_ts)
+        ) / 86400.0 / 30.0)
+      END
+    ) AS segc_events_4,
+    SUM(
+      CASE
+        WHEN segc_p5 AND segc_ts > {{ segc_as_of() }} - INTERVAL '30' DAY
+        THEN POWER(0.5, (
+          EPOCH({{ segc_as_of() }}) - EPOCH(segc_ts)
+        ) / 86400.0 / 30.0)
+      END
+    ) AS segc_events_5,
+    COUNT(CASE WHEN segc_p6 THEN 1 END) AS segc_events_6,
+    COUNT(CASE WHEN segc_p7 AND segc_ts > {{ segc_as_of() }} - INTERVAL '180' DAY THEN 1 END) AS segc_events_7,
+    MAX(
+      CASE WHEN segc_p8 AND segc_ts > {{ segc_as_of() }} - INTERVAL '24' HOUR THEN segc_ts END
+    ) AS segc_events_8,
+    COUNT(CASE WHEN segc_p10 AND segc_ts > {{ segc_as_of() }} - INTERVAL '90' DAY THEN 1 END) AS segc_events_9,
+    COUNT(CASE WHEN segc_p1 AND segc_ts > {{ segc_as_of() }} - INTERVAL '90' DAY THEN 1 END) AS segc_events_10,
+    COUNT(CASE WHEN segc_p11 AND segc_ts > {{ segc_as_of() }} - INTERVAL '30' DAY THEN 1 END) AS segc_events_11,
+    COUNT(CASE WHEN segc_p12 AND segc_ts > {{ segc_as_of() }} - INTERVAL '365' DAY THEN 1 END) AS segc_events_12,
+    COUNT(CASE WHEN segc_p13 AND segc_ts > {{ segc_as_of() }} - INTERVAL '90' DAY THEN 1 END) AS segc_events_13,
+    COUNT(CASE WHEN segc_p14 THEN 1 END) AS segc_events_14,
+    COUNT(CASE WHEN segc_p15 AND segc_ts > {{ segc_as_of() }} - INTERVAL '6' MONTH THEN 1 END) AS segc_events_15,
+    COUNT(CASE WHEN segc_p16 AND segc_ts > {{ segc_as_of() }} - INTERVAL '6' MONTH THEN 1 END) AS segc_events_16,
+    COUNT(CASE WHEN segc_p17 AND segc_ts > {{ segc_as_of() }} - INTERVAL '14' DAY THEN 1 END) AS segc_events_17,
+    COUNT(CASE WHEN segc_p18 AND segc_ts > {{ segc_as_of() }} - INTERVAL '30' DAY THEN 1 END) AS segc_events_18,
+    COUNT(CASE WHEN segc_p19 THEN 1 END) AS segc_events_19
   FROM events_rows
   GROUP BY
     contact_id
@@ -122,7 +189,10 @@ WITH contacts AS (
     status AS segc_v_status,
     COALESCE((
       status = 'paid'
-    ), FALSE) AS segc_p1
+    ), FALSE) AS segc_p1,
+    COALESCE((
+      status <> 'cancelled'
+    ), TRUE) AS segc_p2
   FROM {{ source('raw', 'orders') }}
   WHERE
     ordered_at <= {{ segc_as_of() }} AND NOT contact_id IS NULL
@@ -137,7 +207,19 @@ WITH contacts AS (
     ) AS segc_orders_1,
     COUNT(CASE WHEN TRUE THEN 1 END) AS segc_orders_2,
     MAX(CASE WHEN segc_p1 THEN segc_ts END) AS segc_orders_3,
-    COUNT(CASE WHEN segc_p1 AND segc_ts > {{ segc_as_of() }} - INTERVAL '12' MONTH THEN 1 END) AS segc_orders_4
+    COUNT(CASE WHEN segc_p1 AND segc_ts > {{ segc_as_of() }} - INTERVAL '12' MONTH THEN 1 END) AS segc_orders_4,
+    COUNT(CASE WHEN segc_p1 AND segc_ts > {{ segc_as_of() }} - INTERVAL '365' DAY THEN 1 END) AS segc_orders_5,
+    COUNT(CASE WHEN segc_p1 THEN 1 END) AS segc_orders_6,
+    MAX(
+      CASE WHEN segc_p2 AND segc_ts > {{ segc_as_of() }} - INTERVAL '730' DAY THEN segc_ts END
+    ) AS segc_orders_7,
+    COUNT(CASE WHEN segc_p2 AND segc_ts > {{ segc_as_of() }} - INTERVAL '730' DAY THEN 1 END) AS segc_orders_8,
+    SUM(
+      CASE
+        WHEN segc_p2 AND segc_ts > {{ segc_as_of() }} - INTERVAL '730' DAY
+        THEN COALESCE(segc_v_amount, 0)
+      END
+    ) AS segc_orders_9
   FROM orders_rows
   GROUP BY
     contact_id
@@ -147,9 +229,66 @@ WITH contacts AS (
     TRUE AS follow_1
   FROM events_facts AS f
   INNER JOIN events_rows AS r
-    ON r.contact_id = f.contact_id AND r.segc_ts > f.segc_events_1
+    ON r.contact_id = f.contact_id AND r.segc_ts > f.segc_events_8
   WHERE
-    r.segc_p2
+    r.segc_p9
+), segc_rfm_1_values AS (
+  SELECT
+    c.contact_id,
+    CAST(FLOOR((
+      EPOCH({{ segc_as_of() }}) - EPOCH(segc_orders_7)
+    ) / 86400.0) AS INT) AS recency_days,
+    CAST(segc_orders_8 AS INT) AS frequency,
+    CAST(segc_orders_9 AS DOUBLE) AS monetary,
+    CAST((
+      5 * COUNT(*) OVER (ORDER BY segc_orders_7) + COUNT(*) OVER () - 1
+    ) // COUNT(*) OVER () AS INT) AS r,
+    CAST((
+      5 * COUNT(*) OVER (ORDER BY segc_orders_8) + COUNT(*) OVER () - 1
+    ) // COUNT(*) OVER () AS INT) AS f,
+    CAST((
+      5 * COUNT(*) OVER (ORDER BY segc_orders_9) + COUNT(*) OVER () - 1
+    ) // COUNT(*) OVER () AS INT) AS m
+  FROM contacts AS c
+  INNER JOIN orders_facts AS x
+    ON c.contact_id = x.contact_id
+  WHERE
+    segc_orders_8 > 0
+), segc_rfm_1 AS (
+  SELECT
+    contact_id,
+    recency_days AS segc_rfm_1_recency_days,
+    frequency AS segc_rfm_1_frequency,
+    monetary AS segc_rfm_1_monetary,
+    r AS segc_rfm_1_r,
+    f AS segc_rfm_1_f,
+    m AS segc_rfm_1_m,
+    CASE
+      WHEN r BETWEEN 4 AND 5 AND f BETWEEN 4 AND 5 AND m BETWEEN 4 AND 5
+      THEN 'champions'
+      WHEN r BETWEEN 3 AND 5 AND f BETWEEN 4 AND 5
+      THEN 'loyal'
+      WHEN r BETWEEN 4 AND 5 AND f BETWEEN 2 AND 3
+      THEN 'potential_loyalists'
+      WHEN r BETWEEN 5 AND 5 AND f BETWEEN 1 AND 1
+      THEN 'new'
+      WHEN r BETWEEN 4 AND 4 AND f BETWEEN 1 AND 1
+      THEN 'promising'
+      WHEN r BETWEEN 3 AND 3 AND f BETWEEN 2 AND 3
+      THEN 'need_attention'
+      WHEN r BETWEEN 3 AND 3 AND f BETWEEN 1 AND 1
+      THEN 'about_to_sleep'
+      WHEN r BETWEEN 1 AND 2 AND f BETWEEN 5 AND 5
+      THEN 'cant_lose'
+      WHEN r BETWEEN 1 AND 2 AND f BETWEEN 3 AND 4
+      THEN 'at_risk'
+      WHEN r BETWEEN 2 AND 2 AND f BETWEEN 1 AND 2
+      THEN 'hibernating'
+      WHEN TRUE
+      THEN 'lost'
+      ELSE CAST(NULL AS TEXT)
+    END AS segc_rfm_1_segment
+  FROM segc_rfm_1_values
 ), base AS (
   SELECT
     *
@@ -160,13 +299,70 @@ WITH contacts AS (
     USING (contact_id)
   LEFT JOIN follow_1
     USING (contact_id)
+  LEFT JOIN segc_rfm_1
+    USING (contact_id)
 ), layer_1 AS (
   SELECT
     *,
-    NOT segc_events_1 IS NULL AND follow_1 IS NULL AS segc_segment_1,
+    CAST(GREATEST(
+      LEAST(
+        (
+          LEAST(5.0 * COALESCE(segc_events_1, 0), 25.0)
+        ) + (
+          LEAST(10.0 * COALESCE(segc_events_2, 0), 30.0)
+        ) + (
+          LEAST(20.0 * COALESCE(segc_events_3, 0), 40.0)
+        ) + (
+          LEAST(15.0 * COALESCE(segc_events_4, 0), 15.0)
+        ) + (
+          LEAST(10.0 * COALESCE(segc_events_5, 0), 30.0)
+        ) + (
+          CASE
+            WHEN COALESCE(
+              (
+                job_title IN ('CEO', 'Owner', 'Prezes Zarządu', 'Właściciel', 'CTO', 'CFO')
+              ),
+              FALSE
+            )
+            THEN 20.0
+            ELSE 0.0
+          END
+        ) + (
+          CASE
+            WHEN COALESCE((
+              industry IN ('automotive', 'manufacturing', 'it')
+            ), FALSE)
+            THEN 10.0
+            ELSE 0.0
+          END
+        ) + (
+          CASE
+            WHEN COALESCE((
+              COALESCE(segc_events_6, 0) >= 1
+            ), FALSE)
+            THEN -30.0
+            ELSE 0.0
+          END
+        ) + (
+          CASE
+            WHEN COALESCE((
+              COALESCE(segc_events_7, 0) >= 1
+            ), FALSE)
+            THEN -15.0
+            ELSE 0.0
+          END
+        ),
+        100.0
+      ),
+      0.0
+    ) AS DOUBLE) AS segc_score_1,
+    NOT segc_events_8 IS NULL AND follow_1 IS NULL AS segc_segment_1,
     COALESCE((
       COALESCE(segc_orders_1, 0) >= 2000
     ), FALSE) AS segc_segment_2,
+    COALESCE((
+      segc_rfm_1_segment IN ('champions', 'loyal')
+    ), FALSE) AS segc_segment_3,
     COALESCE((
       customer_type = 'b2b'
     ), FALSE)
@@ -175,29 +371,29 @@ WITH contacts AS (
     ), FALSE)
     AND COALESCE((
       company_size >= 50
-    ), FALSE) AS segc_segment_3,
+    ), FALSE) AS segc_segment_4,
     COALESCE((
-      COALESCE(segc_events_2, 0) >= 5
+      COALESCE(segc_events_9, 0) >= 5
     ), FALSE)
     AND NOT (
       COALESCE((
-        COALESCE(segc_events_3, 0) >= 1
+        COALESCE(segc_events_10, 0) >= 1
       ), FALSE)
-    ) AS segc_segment_4,
+    ) AS segc_segment_5,
     COALESCE((
-      COALESCE(segc_events_4, 0) >= 10
+      COALESCE(segc_events_11, 0) >= 10
     ), FALSE)
     AND NOT (
       COALESCE((
         COALESCE(segc_orders_2, 0) >= 1
       ), FALSE)
-    ) AS segc_segment_5,
+    ) AS segc_segment_6,
     COALESCE((
-      COALESCE(segc_events_5, 0) >= 1
+      COALESCE(segc_events_12, 0) >= 1
     ), FALSE)
     OR COALESCE((
-      COALESCE(segc_events_6, 0) >= 2
-    ), FALSE) AS segc_segment_6,
+      COALESCE(segc_events_13, 0) >= 2
+    ), FALSE) AS segc_segment_8,
     COALESCE((
       city = 'Kraków'
     ), FALSE)
@@ -205,26 +401,26 @@ WITH contacts AS (
       industry = 'automotive'
     ), FALSE)
     AND COALESCE((
-      COALESCE(segc_events_7, 0) >= 1
-    ), FALSE) AS segc_segment_7,
-    COALESCE((
-      segc_orders_3 <= {{ segc_as_of() }} - INTERVAL '12' MONTH
+      COALESCE(segc_events_14, 0) >= 1
     ), FALSE) AS segc_segment_9,
     COALESCE((
-      COALESCE(segc_events_8, 0) >= 1
-    ), FALSE) AS segc_segment_10,
-    COALESCE((
-      COALESCE(segc_events_9, 0) >= 1
+      segc_orders_3 <= {{ segc_as_of() }} - INTERVAL '12' MONTH
     ), FALSE) AS segc_segment_11,
     COALESCE((
-      COALESCE(segc_events_10, 0) >= 1
+      COALESCE(segc_events_15, 0) >= 1
     ), FALSE) AS segc_segment_12,
+    COALESCE((
+      COALESCE(segc_events_16, 0) >= 1
+    ), FALSE) AS segc_segment_13,
+    COALESCE((
+      COALESCE(segc_events_17, 0) >= 1
+    ), FALSE) AS segc_segment_14,
     COALESCE((
       ARRAY_CONTAINS(tags, 'vip')
     ), FALSE)
     OR COALESCE((
       ARRAY_CONTAINS(tags, 'wholesale')
-    ), FALSE) AS segc_segment_13,
+    ), FALSE) AS segc_segment_15,
     COALESCE((
       gender = 'female'
     ), FALSE)
@@ -245,11 +441,53 @@ WITH contacts AS (
     ), FALSE)
     AND COALESCE((
       COALESCE(segc_orders_4, 0) BETWEEN 3 AND 5
-    ), FALSE) AS segc_segment_14
+    ), FALSE) AS segc_segment_16
   FROM base
+), layer_1_grades AS (
+  SELECT
+    *,
+    CASE
+      WHEN segc_score_1 >= 40.0
+      THEN 'hot'
+      WHEN segc_score_1 >= 15.0
+      THEN 'warm'
+      WHEN TRUE
+      THEN 'cold'
+      ELSE CAST(NULL AS TEXT)
+    END AS segc_score_1_grade
+  FROM layer_1
 ), layer_2 AS (
   SELECT
     *,
+    CASE
+      WHEN COALESCE((
+        COALESCE(segc_orders_5, 0) >= 3
+      ), FALSE)
+      THEN 'loyal'
+      WHEN segc_segment_11
+      THEN 'lapsed'
+      WHEN COALESCE((
+        COALESCE(segc_orders_6, 0) >= 1
+      ), FALSE)
+      THEN 'customer'
+      WHEN COALESCE((
+        segc_score_1_grade IN ('hot')
+      ), FALSE)
+      THEN 'ready_to_buy'
+      WHEN COALESCE((
+        COALESCE(segc_events_18, 0) >= 1
+      ), FALSE)
+      THEN 'engaged'
+      ELSE 'new'
+    END AS segc_lifecycle_1,
+    COALESCE((
+      segc_score_1_grade IN ('hot')
+    ), FALSE)
+    AND NOT (
+      COALESCE((
+        COALESCE(segc_orders_2, 0) >= 1
+      ), FALSE)
+    ) AS segc_segment_7,
     COALESCE((
       city = 'Kraków'
     ), FALSE)
@@ -257,12 +495,12 @@ WITH contacts AS (
       industry = 'automotive'
     ), FALSE)
     AND COALESCE((
-      COALESCE(segc_events_11, 0) >= 1
+      COALESCE(segc_events_19, 0) >= 1
     ), FALSE)
     AND NOT (
-      segc_segment_7
-    ) AS segc_segment_8
-  FROM layer_1
+      segc_segment_9
+    ) AS segc_segment_10
+  FROM layer_1_grades
 )
 SELECT
   contact_id,
@@ -279,5 +517,17 @@ SELECT
   segc_segment_11,
   segc_segment_12,
   segc_segment_13,
-  segc_segment_14
+  segc_segment_14,
+  segc_segment_15,
+  segc_segment_16,
+  segc_score_1,
+  segc_score_1_grade,
+  segc_lifecycle_1,
+  segc_rfm_1_recency_days,
+  segc_rfm_1_frequency,
+  segc_rfm_1_monetary,
+  segc_rfm_1_r,
+  segc_rfm_1_f,
+  segc_rfm_1_m,
+  segc_rfm_1_segment
 FROM layer_2

@@ -14,6 +14,13 @@ SELECT
   '6ea8cae6b10a18c938a788c05cd93e611785a91deb704a52df9f8872a02fd52d' AS definition_hash
 UNION ALL
 SELECT
+  'champions_to_reward' AS segment,
+  'RFM champions and loyal customers, for the loyalty programme' AS description,
+  'crm' AS owner,
+  'transactional,rfm' AS tags,
+  '2ffd527dad8d21cd1da38cf3824d7f5b4c7b3475913a4466465730a0a9c9e8c5' AS definition_hash
+UNION ALL
+SELECT
   'decision_makers_b2b' AS segment,
   'CEOs and owners of B2B companies with 50+ employees' AS description,
   'sales' AS owner,
@@ -33,6 +40,13 @@ SELECT
   'ecommerce' AS owner,
   'behavioral' AS tags,
   '8f3ddaa45a272679b73210bf35f57c5bf96fa54b4e02da0f9fb6304e0dcb17d4' AS definition_hash
+UNION ALL
+SELECT
+  'hot_leads_without_orders' AS segment,
+  'Hot leads who have not bought yet — hand over to sales' AS description,
+  'sales' AS owner,
+  'scoring' AS tags,
+  '1b4607281c80a36cda7e633368659f6bc5ae76b9ed882d4b73b6a162e8465cb9' AS definition_hash
 UNION ALL
 SELECT
   'interested_in_training' AS segment,

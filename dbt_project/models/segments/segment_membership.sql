@@ -17,7 +17,7 @@ WHERE
 UNION ALL
 SELECT
   contact_id,
-  'decision_makers_b2b' AS segment,
+  'champions_to_reward' AS segment,
   CAST({{ segc_as_of() }} AS TIMESTAMP) AS as_of
 FROM {{ ref('segc_results') }}
 WHERE
@@ -25,7 +25,7 @@ WHERE
 UNION ALL
 SELECT
   contact_id,
-  'disengaged_email' AS segment,
+  'decision_makers_b2b' AS segment,
   CAST({{ segc_as_of() }} AS TIMESTAMP) AS as_of
 FROM {{ ref('segc_results') }}
 WHERE
@@ -33,7 +33,7 @@ WHERE
 UNION ALL
 SELECT
   contact_id,
-  'frequent_visitors_never_bought' AS segment,
+  'disengaged_email' AS segment,
   CAST({{ segc_as_of() }} AS TIMESTAMP) AS as_of
 FROM {{ ref('segc_results') }}
 WHERE
@@ -41,7 +41,7 @@ WHERE
 UNION ALL
 SELECT
   contact_id,
-  'interested_in_training' AS segment,
+  'frequent_visitors_never_bought' AS segment,
   CAST({{ segc_as_of() }} AS TIMESTAMP) AS as_of
 FROM {{ ref('segc_results') }}
 WHERE
@@ -49,7 +49,7 @@ WHERE
 UNION ALL
 SELECT
   contact_id,
-  'krakow_automotive_clicked' AS segment,
+  'hot_leads_without_orders' AS segment,
   CAST({{ segc_as_of() }} AS TIMESTAMP) AS as_of
 FROM {{ ref('segc_results') }}
 WHERE
@@ -57,7 +57,7 @@ WHERE
 UNION ALL
 SELECT
   contact_id,
-  'krakow_automotive_opened' AS segment,
+  'interested_in_training' AS segment,
   CAST({{ segc_as_of() }} AS TIMESTAMP) AS as_of
 FROM {{ ref('segc_results') }}
 WHERE
@@ -65,7 +65,7 @@ WHERE
 UNION ALL
 SELECT
   contact_id,
-  'lapsed_buyers' AS segment,
+  'krakow_automotive_clicked' AS segment,
   CAST({{ segc_as_of() }} AS TIMESTAMP) AS as_of
 FROM {{ ref('segc_results') }}
 WHERE
@@ -73,7 +73,7 @@ WHERE
 UNION ALL
 SELECT
   contact_id,
-  'newsletter_signups_search' AS segment,
+  'krakow_automotive_opened' AS segment,
   CAST({{ segc_as_of() }} AS TIMESTAMP) AS as_of
 FROM {{ ref('segc_results') }}
 WHERE
@@ -81,7 +81,7 @@ WHERE
 UNION ALL
 SELECT
   contact_id,
-  'newsletter_signups_social' AS segment,
+  'lapsed_buyers' AS segment,
   CAST({{ segc_as_of() }} AS TIMESTAMP) AS as_of
 FROM {{ ref('segc_results') }}
 WHERE
@@ -89,7 +89,7 @@ WHERE
 UNION ALL
 SELECT
   contact_id,
-  'tv_shoppers' AS segment,
+  'newsletter_signups_search' AS segment,
   CAST({{ segc_as_of() }} AS TIMESTAMP) AS as_of
 FROM {{ ref('segc_results') }}
 WHERE
@@ -97,7 +97,7 @@ WHERE
 UNION ALL
 SELECT
   contact_id,
-  'vip_or_wholesale' AS segment,
+  'newsletter_signups_social' AS segment,
   CAST({{ segc_as_of() }} AS TIMESTAMP) AS as_of
 FROM {{ ref('segc_results') }}
 WHERE
@@ -105,8 +105,24 @@ WHERE
 UNION ALL
 SELECT
   contact_id,
-  'women_35_45_big_cities_quarterly' AS segment,
+  'tv_shoppers' AS segment,
   CAST({{ segc_as_of() }} AS TIMESTAMP) AS as_of
 FROM {{ ref('segc_results') }}
 WHERE
   segc_segment_14
+UNION ALL
+SELECT
+  contact_id,
+  'vip_or_wholesale' AS segment,
+  CAST({{ segc_as_of() }} AS TIMESTAMP) AS as_of
+FROM {{ ref('segc_results') }}
+WHERE
+  segc_segment_15
+UNION ALL
+SELECT
+  contact_id,
+  'women_35_45_big_cities_quarterly' AS segment,
+  CAST({{ segc_as_of() }} AS TIMESTAMP) AS as_of
+FROM {{ ref('segc_results') }}
+WHERE
+  segc_segment_16

@@ -15,14 +15,14 @@ FROM (
           (
             SELECT
               COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s4
+            FROM {{ source('raw', 'events') }} AS s12
             WHERE
-              s4.contact_id = c.contact_id
-              AND s4.occurred_at <= {{ segc_as_of() }}
+              s12.contact_id = c.contact_id
+              AND s12.occurred_at <= {{ segc_as_of() }}
               AND COALESCE((
-                s4.event_type IN ('email_send')
+                s12.event_type IN ('email_send')
               ), FALSE)
-              AND s4.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
+              AND s12.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
           ) >= 5
         ),
         FALSE
@@ -33,14 +33,14 @@ FROM (
             (
               SELECT
                 COUNT(*)
-              FROM {{ source('raw', 'events') }} AS s5
+              FROM {{ source('raw', 'events') }} AS s13
               WHERE
-                s5.contact_id = c.contact_id
-                AND s5.occurred_at <= {{ segc_as_of() }}
+                s13.contact_id = c.contact_id
+                AND s13.occurred_at <= {{ segc_as_of() }}
                 AND COALESCE((
-                  s5.event_type IN ('email_open')
+                  s13.event_type IN ('email_open')
                 ), FALSE)
-                AND s5.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
+                AND s13.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
             ) >= 1
           ),
           FALSE

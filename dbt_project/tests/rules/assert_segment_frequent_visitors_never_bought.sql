@@ -15,14 +15,14 @@ FROM (
           (
             SELECT
               COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s6
+            FROM {{ source('raw', 'events') }} AS s14
             WHERE
-              s6.contact_id = c.contact_id
-              AND s6.occurred_at <= {{ segc_as_of() }}
+              s14.contact_id = c.contact_id
+              AND s14.occurred_at <= {{ segc_as_of() }}
               AND COALESCE((
-                s6.event_type IN ('page_view')
+                s14.event_type IN ('page_view')
               ), FALSE)
-              AND s6.occurred_at > {{ segc_as_of() }} - INTERVAL '30' DAY
+              AND s14.occurred_at > {{ segc_as_of() }} - INTERVAL '30' DAY
           ) >= 10
         ),
         FALSE
@@ -33,9 +33,9 @@ FROM (
             (
               SELECT
                 COUNT(*)
-              FROM {{ source('raw', 'orders') }} AS s7
+              FROM {{ source('raw', 'orders') }} AS s15
               WHERE
-                s7.contact_id = c.contact_id AND s7.ordered_at <= {{ segc_as_of() }}
+                s15.contact_id = c.contact_id AND s15.ordered_at <= {{ segc_as_of() }}
             ) >= 1
           ),
           FALSE

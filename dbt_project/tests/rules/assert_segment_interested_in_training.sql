@@ -15,19 +15,19 @@ FROM (
           (
             SELECT
               COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s8
+            FROM {{ source('raw', 'events') }} AS s24
             WHERE
-              s8.contact_id = c.contact_id
-              AND s8.occurred_at <= {{ segc_as_of() }}
+              s24.contact_id = c.contact_id
+              AND s24.occurred_at <= {{ segc_as_of() }}
               AND (
                 COALESCE((
-                  s8.event_type IN ('form_submit')
+                  s24.event_type IN ('form_submit')
                 ), FALSE)
                 AND COALESCE((
-                  s8.form_id = 'training_signup'
+                  s24.form_id = 'training_signup'
                 ), FALSE)
               )
-              AND s8.occurred_at > {{ segc_as_of() }} - INTERVAL '365' DAY
+              AND s24.occurred_at > {{ segc_as_of() }} - INTERVAL '365' DAY
           ) >= 1
         ),
         FALSE
@@ -37,19 +37,19 @@ FROM (
           (
             SELECT
               COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s9
+            FROM {{ source('raw', 'events') }} AS s25
             WHERE
-              s9.contact_id = c.contact_id
-              AND s9.occurred_at <= {{ segc_as_of() }}
+              s25.contact_id = c.contact_id
+              AND s25.occurred_at <= {{ segc_as_of() }}
               AND (
                 COALESCE((
-                  s9.event_type IN ('page_view')
+                  s25.event_type IN ('page_view')
                 ), FALSE)
                 AND COALESCE((
-                  STRPOS(s9.url, '/szkolenia') > 0
+                  STRPOS(s25.url, '/szkolenia') > 0
                 ), FALSE)
               )
-              AND s9.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
+              AND s25.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
           ) >= 2
         ),
         FALSE

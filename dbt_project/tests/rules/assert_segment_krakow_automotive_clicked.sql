@@ -21,16 +21,16 @@ FROM (
           (
             SELECT
               COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s10
+            FROM {{ source('raw', 'events') }} AS s26
             WHERE
-              s10.contact_id = c.contact_id
-              AND s10.occurred_at <= {{ segc_as_of() }}
+              s26.contact_id = c.contact_id
+              AND s26.occurred_at <= {{ segc_as_of() }}
               AND (
                 COALESCE((
-                  s10.event_type IN ('email_click')
+                  s26.event_type IN ('email_click')
                 ), FALSE)
                 AND COALESCE((
-                  s10.campaign = 'automotive_expo_2026'
+                  s26.campaign = 'automotive_expo_2026'
                 ), FALSE)
               )
           ) >= 1

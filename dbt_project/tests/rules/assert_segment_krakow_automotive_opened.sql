@@ -21,16 +21,16 @@ FROM (
           (
             SELECT
               COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s11
+            FROM {{ source('raw', 'events') }} AS s27
             WHERE
-              s11.contact_id = c.contact_id
-              AND s11.occurred_at <= {{ segc_as_of() }}
+              s27.contact_id = c.contact_id
+              AND s27.occurred_at <= {{ segc_as_of() }}
               AND (
                 COALESCE((
-                  s11.event_type IN ('email_open')
+                  s27.event_type IN ('email_open')
                 ), FALSE)
                 AND COALESCE((
-                  s11.campaign = 'automotive_expo_2026'
+                  s27.campaign = 'automotive_expo_2026'
                 ), FALSE)
               )
           ) >= 1
@@ -49,16 +49,16 @@ FROM (
             (
               SELECT
                 COUNT(*)
-              FROM {{ source('raw', 'events') }} AS s12
+              FROM {{ source('raw', 'events') }} AS s28
               WHERE
-                s12.contact_id = c.contact_id
-                AND s12.occurred_at <= {{ segc_as_of() }}
+                s28.contact_id = c.contact_id
+                AND s28.occurred_at <= {{ segc_as_of() }}
                 AND (
                   COALESCE((
-                    s12.event_type IN ('email_click')
+                    s28.event_type IN ('email_click')
                   ), FALSE)
                   AND COALESCE((
-                    s12.campaign = 'automotive_expo_2026'
+                    s28.campaign = 'automotive_expo_2026'
                   ), FALSE)
                 )
             ) >= 1

@@ -14,13 +14,13 @@ FROM (
         (
           (
             SELECT
-              MAX(s13.ordered_at)
-            FROM {{ source('raw', 'orders') }} AS s13
+              MAX(s29.ordered_at)
+            FROM {{ source('raw', 'orders') }} AS s29
             WHERE
-              s13.contact_id = c.contact_id
-              AND s13.ordered_at <= {{ segc_as_of() }}
+              s29.contact_id = c.contact_id
+              AND s29.ordered_at <= {{ segc_as_of() }}
               AND COALESCE((
-                s13.status = 'paid'
+                s29.status = 'paid'
               ), FALSE)
           ) <= {{ segc_as_of() }} - INTERVAL '12' MONTH
         ),

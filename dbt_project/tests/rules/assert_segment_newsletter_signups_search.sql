@@ -15,22 +15,22 @@ FROM (
           (
             SELECT
               COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s14
+            FROM {{ source('raw', 'events') }} AS s30
             WHERE
-              s14.contact_id = c.contact_id
-              AND s14.occurred_at <= {{ segc_as_of() }}
+              s30.contact_id = c.contact_id
+              AND s30.occurred_at <= {{ segc_as_of() }}
               AND (
                 COALESCE((
-                  s14.event_type IN ('form_submit')
+                  s30.event_type IN ('form_submit')
                 ), FALSE)
                 AND COALESCE((
-                  s14.form_id = 'newsletter_signup'
+                  s30.form_id = 'newsletter_signup'
                 ), FALSE)
                 AND COALESCE((
-                  s14.utm_source = 'google'
+                  s30.utm_source = 'google'
                 ), FALSE)
               )
-              AND s14.occurred_at > {{ segc_as_of() }} - INTERVAL '6' MONTH
+              AND s30.occurred_at > {{ segc_as_of() }} - INTERVAL '6' MONTH
           ) >= 1
         ),
         FALSE

@@ -15,22 +15,22 @@ FROM (
           (
             SELECT
               COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s15
+            FROM {{ source('raw', 'events') }} AS s31
             WHERE
-              s15.contact_id = c.contact_id
-              AND s15.occurred_at <= {{ segc_as_of() }}
+              s31.contact_id = c.contact_id
+              AND s31.occurred_at <= {{ segc_as_of() }}
               AND (
                 COALESCE((
-                  s15.event_type IN ('form_submit')
+                  s31.event_type IN ('form_submit')
                 ), FALSE)
                 AND COALESCE((
-                  s15.form_id = 'newsletter_signup'
+                  s31.form_id = 'newsletter_signup'
                 ), FALSE)
                 AND COALESCE((
-                  s15.utm_source IN ('facebook', 'linkedin')
+                  s31.utm_source IN ('facebook', 'linkedin')
                 ), FALSE)
               )
-              AND s15.occurred_at > {{ segc_as_of() }} - INTERVAL '6' MONTH
+              AND s31.occurred_at > {{ segc_as_of() }} - INTERVAL '6' MONTH
           ) >= 1
         ),
         FALSE

@@ -15,19 +15,19 @@ FROM (
           (
             SELECT
               COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s16
+            FROM {{ source('raw', 'events') }} AS s32
             WHERE
-              s16.contact_id = c.contact_id
-              AND s16.occurred_at <= {{ segc_as_of() }}
+              s32.contact_id = c.contact_id
+              AND s32.occurred_at <= {{ segc_as_of() }}
               AND (
                 COALESCE((
-                  s16.event_type IN ('page_view')
+                  s32.event_type IN ('page_view')
                 ), FALSE)
                 AND COALESCE((
-                  STARTS_WITH(s16.url, '/tv/')
+                  STARTS_WITH(s32.url, '/tv/')
                 ), FALSE)
               )
-              AND s16.occurred_at > {{ segc_as_of() }} - INTERVAL '14' DAY
+              AND s32.occurred_at > {{ segc_as_of() }} - INTERVAL '14' DAY
           ) >= 1
         ),
         FALSE

@@ -33,14 +33,14 @@ FROM (
           (
             SELECT
               COUNT(*)
-            FROM {{ source('raw', 'orders') }} AS s17
+            FROM {{ source('raw', 'orders') }} AS s33
             WHERE
-              s17.contact_id = c.contact_id
-              AND s17.ordered_at <= {{ segc_as_of() }}
+              s33.contact_id = c.contact_id
+              AND s33.ordered_at <= {{ segc_as_of() }}
               AND COALESCE((
-                s17.status = 'paid'
+                s33.status = 'paid'
               ), FALSE)
-              AND s17.ordered_at > {{ segc_as_of() }} - INTERVAL '12' MONTH
+              AND s33.ordered_at > {{ segc_as_of() }} - INTERVAL '12' MONTH
           ) BETWEEN 3 AND 5
         ),
         FALSE
