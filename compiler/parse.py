@@ -864,14 +864,15 @@ def _parse_time(value, typ: str):
     return None
 
 
+# The classic RFM map for 5 bins (first match wins); every (r, f) cell of the 5x5 grid is named.
 DEFAULT_RFM_SEGMENTS = (
-    ir.RfmSegment("champions", r=(4, 5), f=(4, 5), m=(4, 5)),
-    ir.RfmSegment("loyal", r=(3, 5), f=(4, 5)),
+    ir.RfmSegment("champions", r=(5, 5), f=(4, 5)),
+    ir.RfmSegment("loyal", r=(3, 4), f=(4, 5)),
     ir.RfmSegment("potential_loyalists", r=(4, 5), f=(2, 3)),
     ir.RfmSegment("new", r=(5, 5), f=(1, 1)),
     ir.RfmSegment("promising", r=(4, 4), f=(1, 1)),
-    ir.RfmSegment("need_attention", r=(3, 3), f=(2, 3)),
-    ir.RfmSegment("about_to_sleep", r=(3, 3), f=(1, 1)),
+    ir.RfmSegment("need_attention", r=(3, 3), f=(3, 3)),
+    ir.RfmSegment("about_to_sleep", r=(3, 3), f=(1, 2)),
     ir.RfmSegment("cant_lose", r=(1, 2), f=(5, 5)),
     ir.RfmSegment("at_risk", r=(1, 2), f=(3, 4)),
     ir.RfmSegment("hibernating", r=(2, 2), f=(1, 2)),

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from hypothesis import strategies as st
 
-from reference import DEFAULT_RFM_SEGMENTS, Dataset, Schema, add_months, shift
+from reference import DEFAULT_RFM_SEGMENTS, Dataset, Schema, add_months, shift, to_datetime
 
 AS_OF = datetime(2026, 3, 31, 12, 0, 0)
 
@@ -195,7 +195,14 @@ def scalars(col_type: str, column: str, as_of: datetime) -> st.SearchStrategy:
 def comparisons(draw, values: st.SearchStrategy, operators=ORDERING) -> dict:
     """{OP: v, ...} with one or two distinct operators."""
     ops = draw(st.lists(st.sampled_from(operators), min_size=1, max_size=2, unique=True))
-    return {op: draw(st.lists(values, min_size=2, max_size=2) if op == "between" else values) for op in ops}
+    return {op: draw(bounds(values) if op == "between" else values) for op in ops}
+
+
+def bounds(values: st.SearchStrategy) -> st.SearchStrategy:
+    """[low, high] for between (a reversed pair is a validation error, not an empty range)."""
+    def key(v):
+        return to_datetime(v) if isinstance(v, (date, str)) else v
+    return st.lists(values, min_size=2, max_size=2).map(lambda pair: sorted(pair, key=key))
 
 
 def argument(op: str, col_type: str, column: str, as_of: datetime) -> st.SearchStrategy:
@@ -217,7 +224,7 @@ def argument(op: str, col_type: str, column: str, as_of: datetime) -> st.SearchS
     if op in ("in", "not_in"):
         return st.lists(values, min_size=1, max_size=3, unique=True)
     if op == "between":
-        return st.lists(values, min_size=2, max_size=2)
+        return bounds(values)
     return values
 
 

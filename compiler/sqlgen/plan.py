@@ -47,6 +47,7 @@ class StreamFacts:
         self.filters: dict[str, tuple[str, exp.Expression]] = {}
         self.aggs: dict[str, tuple[str, exp.Expression]] = {}
         self.values: set[str] = set()
+        self.read = False  # whether any condition looks at this stream
 
     @property
     def rows_cte(self) -> str:
@@ -58,6 +59,7 @@ class StreamFacts:
 
     def row_condition(self, rows: ir.RowFilter, with_window: bool = True) -> exp.Expression:
         """A reference to the boolean column that holds `rows`' filter, plus its window."""
+        self.read = True
         cond = row_filter_sql(self.stream, rows.events, rows.where, col)
         flag: exp.Expression = exp.true()
         if cond is not None:
@@ -297,7 +299,7 @@ class Plan:
         contact_cols = [col(p.contacts.key).as_(CID)] + [col(c) for c, _ in p.contacts.columns if c != CID]
         ctes = [("contacts", exp.select(*contact_cols).from_(source_table("contacts"))
                  .where(exp.Not(this=exp.Is(this=col(p.contacts.key), expression=exp.Null()))))]
-        used = [f for f in self.streams.values() if f.aggs or f.filters]
+        used = [f for f in self.streams.values() if f.read]
         for f in used:
             ctes += f.ctes()
         ctes += self.follows + rfm_ctes
