@@ -126,8 +126,9 @@ def report(result: BuildResult, seconds: float) -> None:
           f"{sum(r['status'] == 'skipped' for r in result.results)} skipped in {seconds:.1f}s")
     for r in failed:
         message = (r.get("message") or "").strip().splitlines()
-        name = r["unique_id"].split(".")[-1]
-        if name.startswith("source_unique_") and r["unique_id"].startswith("test."):
+        kind, _, *rest = r["unique_id"].split(".")
+        name = rest[-1] if kind == "unit_test" else rest[0]
+        if name.startswith("source_unique_") and kind == "test":
             print(f"  FAIL duplicate contact keys ({r.get('failures')} keys occur more than once): "
                   f"the contacts source must have exactly one row per contact; nothing was published")
         else:
@@ -163,11 +164,7 @@ def cmd_sql(args) -> int:
     small = subset(project, kind, args.name)
     plan = Plan(small)
     query = plan.results()
-    wanted = {"segment": [plan.column("segment", args.name)],
-              "score": [plan.column("score", args.name), plan.column("score", args.name, "_grade")],
-              "lifecycle": [plan.column("lifecycle", args.name)],
-              "rfm": [plan.column("rfm", args.name, f"_{c}") for c in ("recency_days", "frequency", "monetary",
-                                                                       "r", "f", "m", "segment")]}[kind]
+    wanted = plan.outputs(kind, args.name)
     query.set("expressions", [query.expressions[0]] + [e for e in query.expressions if e.alias_or_name in wanted])
     if kind == "segment":
         query = query.where(wanted[0])

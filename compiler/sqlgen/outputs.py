@@ -8,7 +8,7 @@ from .. import ir
 from . import atoms
 from .atoms import AS_OF
 from .direct import Direct
-from .plan import Plan, grade_test
+from .plan import RFM_COLUMNS, Plan, grade_test
 from .relations import ref_table
 
 RESULTS = "segc_results"
@@ -53,7 +53,6 @@ def long_table(plan: Plan, kind: str, defs, columns) -> exp.Expression:
 
 def published(project: ir.Project, plan: Plan) -> dict[str, exp.Expression]:
     """Model name -> query, for the tables in the `segments` schema."""
-    rfm_cols = ("recency_days", "frequency", "monetary", "r", "f", "m", "segment")
     models = {
         "segment_membership": long_table(plan, "segment", project.segments, []),
         "contact_scores": long_table(plan, "score", project.scores, [
@@ -61,7 +60,7 @@ def published(project: ir.Project, plan: Plan) -> dict[str, exp.Expression]:
         "contact_lifecycle": long_table(plan, "lifecycle", project.lifecycles, [
             ("stage", lambda d: plan.column("lifecycle", d.name))]),
         "contact_rfm": long_table(plan, "rfm", project.rfms, [
-            (c, lambda d, c=c: plan.column("rfm", d.name, f"_{c}")) for c in rfm_cols]),
+            (c, lambda d, c=c: plan.column("rfm", d.name, f"_{c}")) for c in RFM_COLUMNS]),
     }
     return models
 
@@ -144,7 +143,7 @@ def lifecycle_check(direct: Direct, lc: ir.Lifecycle) -> exp.Select:
 
 
 def rfm_check(direct: Direct, r: ir.Rfm) -> exp.Select:
-    cols = ("recency_days", "frequency", "monetary", "r", "f", "m", "segment")
+    cols = RFM_COLUMNS
     expected = exp.select("contact_id", *cols).from_(direct.rfm_query(r).subquery("x"))
     actual = _published_rows("contact_rfm", "rfm", r.name, cols)
     differs = [_missing("e"), _missing("a"), _far(exp.column("monetary", "e"), exp.column("monetary", "a"))]

@@ -27,6 +27,7 @@ from .relations import source_table
 CID = "contact_id"
 TS = "segc_ts"
 NUMBER = exp.DataType.build("DOUBLE")
+RFM_COLUMNS = ("recency_days", "frequency", "monetary", "r", "f", "m", "segment")
 
 
 def col(name: str, table: str | None = None) -> exp.Column:
@@ -67,7 +68,6 @@ class StreamFacts:
             if key not in self.filters:
                 self.filters[key] = (f"segc_p{len(self.filters) + 1}", cond)
             flag = col(self.filters[key][0])
-        self.values.update(p.column for p in rows.where)
         if with_window and rows.within:
             flag = exp.and_(flag, atoms.window(col(TS), rows.within))
         return flag
@@ -127,6 +127,14 @@ class Plan:
 
     def column(self, kind: str, name: str, part: str = "") -> str:
         return f"segc_{kind}_{self.index[(kind, name)]}{part}"
+
+    def outputs(self, kind: str, name: str) -> list[str]:
+        """The result columns of one definition."""
+        if kind == "score":
+            return [self.column(kind, name), self.column(kind, name, "_grade")]
+        if kind == "rfm":
+            return [self.column(kind, name, f"_{c}") for c in RFM_COLUMNS]
+        return [self.column(kind, name)]
 
     # -- conditions -------------------------------------------------------------------------
 
@@ -256,7 +264,7 @@ class Plan:
         bins = exp.Literal.number(r.bins)
 
         def score(of: exp.Expression) -> exp.Expression:
-            k = exp.Window(this=exp.Count(this=exp.Star()), order=exp.Order(expressions=[exp.Ordered(this=of)]))
+            k = exp.Window(this=exp.Count(this=exp.Star()), order=exp.Order(expressions=[exp.Ordered(this=of, nulls_first=True)]))
             top = exp.Add(this=exp.Mul(this=bins.copy(), expression=k), expression=exp.Sub(this=n.copy(), expression=exp.Literal.number(1)))
             return exp.cast(exp.IntDiv(this=exp.paren(top), expression=n.copy()), "INT")
 
@@ -270,7 +278,7 @@ class Plan:
                         on=exp.EQ(this=col(CID, "c"), expression=col(CID, "x")), join_type="inner")
                   .where(exp.GT(this=freq, expression=exp.Literal.number(0))))
         ifs = [exp.If(this=rfm_segment_test(seg), true=atoms.literal(seg.name)) for seg in r.segments]
-        out = [col(CID)] + [col(c).as_(f"{name}_{c}") for c in ("recency_days", "frequency", "monetary", "r", "f", "m")]
+        out = [col(CID)] + [col(c).as_(f"{name}_{c}") for c in RFM_COLUMNS[:-1]]
         out.append(exp.Case(ifs=ifs, default=exp.cast(exp.Null(), "VARCHAR")).as_(f"{name}_segment"))
         return [(f"{name}_values", values), (name, exp.select(*out).from_(f"{name}_values"))]
 
@@ -311,15 +319,9 @@ class Plan:
         ctes.append(("base", base))
         ctes += layer_ctes
         last = ctes[-1][0]
-        outputs = [col(CID)]
-        for kind, defs_ in (("segment", p.segments), ("score", p.scores), ("lifecycle", p.lifecycles)):
-            for d in defs_:
-                outputs.append(col(self.column(kind, d.name)))
-                if kind == "score":
-                    outputs.append(col(self.column(kind, d.name, "_grade")))
-        for r in p.rfms:
-            outputs += [col(f"{self.column('rfm', r.name)}_{c}") for c in
-                        ("recency_days", "frequency", "monetary", "r", "f", "m", "segment")]
+        outputs = [col(CID)] + [col(c) for kind, field in (("segment", p.segments), ("score", p.scores),
+                                                           ("lifecycle", p.lifecycles), ("rfm", p.rfms))
+                                for d in field for c in self.outputs(kind, d.name)]
         query = exp.select(*outputs).from_(last)
         for name, cte in ctes:
             query = query.with_(name, as_=cte)

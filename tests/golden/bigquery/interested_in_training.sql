@@ -1,0 +1,83 @@
+-- segc sql interested_in_training --dialect bigquery --as-of 2026-11-28T00:00:00
+WITH contacts AS (
+  SELECT
+    contact_id AS contact_id,
+    email,
+    first_name,
+    last_name,
+    gender,
+    birth_date,
+    city,
+    region,
+    country,
+    job_title,
+    industry,
+    company_size,
+    customer_type,
+    lead_source,
+    newsletter_opt_in,
+    created_at,
+    tags
+  FROM raw.contacts
+  WHERE
+    NOT contact_id IS NULL
+), events_rows AS (
+  SELECT
+    contact_id AS contact_id,
+    occurred_at AS segc_ts,
+    COALESCE((
+      event_type IN ('form_submit')
+    ), FALSE)
+    AND COALESCE((
+      form_id = 'training_signup'
+    ), FALSE) AS segc_p1,
+    COALESCE((
+      event_type IN ('page_view')
+    ), FALSE)
+    AND COALESCE((
+      INSTR(url, '/szkolenia') > 0
+    ), FALSE) AS segc_p2
+  FROM raw.events
+  WHERE
+    occurred_at <= CAST('2026-11-28 00:00:00' AS DATETIME) AND NOT contact_id IS NULL
+), events_facts AS (
+  SELECT
+    contact_id,
+    COUNT(
+      CASE
+        WHEN segc_p1
+        AND segc_ts > CAST('2026-11-28 00:00:00' AS DATETIME) - INTERVAL '365' DAY
+        THEN 1
+      END
+    ) AS segc_events_1,
+    COUNT(
+      CASE
+        WHEN segc_p2 AND segc_ts > CAST('2026-11-28 00:00:00' AS DATETIME) - INTERVAL '90' DAY
+        THEN 1
+      END
+    ) AS segc_events_2
+  FROM events_rows
+  GROUP BY
+    contact_id
+), base AS (
+  SELECT
+    *
+  FROM contacts
+  LEFT JOIN events_facts
+    USING (contact_id)
+), layer_1 AS (
+  SELECT
+    *,
+    COALESCE((
+      COALESCE(segc_events_1, 0) >= 1
+    ), FALSE)
+    OR COALESCE((
+      COALESCE(segc_events_2, 0) >= 2
+    ), FALSE) AS segc_segment_1
+  FROM base
+)
+SELECT
+  contact_id
+FROM layer_1
+WHERE
+  segc_segment_1

@@ -1,0 +1,83 @@
+-- segc sql women_35_45_big_cities_quarterly --dialect duckdb --as-of 2026-11-28T00:00:00
+WITH contacts AS (
+  SELECT
+    contact_id AS contact_id,
+    email,
+    first_name,
+    last_name,
+    gender,
+    birth_date,
+    city,
+    region,
+    country,
+    job_title,
+    industry,
+    company_size,
+    customer_type,
+    lead_source,
+    newsletter_opt_in,
+    created_at,
+    tags
+  FROM raw.contacts
+  WHERE
+    NOT contact_id IS NULL
+), orders_rows AS (
+  SELECT
+    contact_id AS contact_id,
+    ordered_at AS segc_ts,
+    COALESCE((
+      status = 'paid'
+    ), FALSE) AS segc_p1
+  FROM raw.orders
+  WHERE
+    ordered_at <= CAST('2026-11-28 00:00:00' AS TIMESTAMP) AND NOT contact_id IS NULL
+), orders_facts AS (
+  SELECT
+    contact_id,
+    COUNT(
+      CASE
+        WHEN segc_p1
+        AND segc_ts > CAST('2026-11-28 00:00:00' AS TIMESTAMP) - INTERVAL '12' MONTH
+        THEN 1
+      END
+    ) AS segc_orders_1
+  FROM orders_rows
+  GROUP BY
+    contact_id
+), base AS (
+  SELECT
+    *
+  FROM contacts
+  LEFT JOIN orders_facts
+    USING (contact_id)
+), layer_1 AS (
+  SELECT
+    *,
+    COALESCE((
+      gender = 'female'
+    ), FALSE)
+    AND COALESCE(
+      (
+        (
+          EXTRACT(YEAR FROM CAST('2026-11-28 00:00:00' AS TIMESTAMP)) - EXTRACT(YEAR FROM birth_date) - CASE
+            WHEN EXTRACT(MONTH FROM CAST('2026-11-28 00:00:00' AS TIMESTAMP)) * 100 + EXTRACT(DAY FROM CAST('2026-11-28 00:00:00' AS TIMESTAMP)) < EXTRACT(MONTH FROM birth_date) * 100 + EXTRACT(DAY FROM birth_date)
+            THEN 1
+            ELSE 0
+          END
+        ) BETWEEN 35 AND 45
+      ),
+      FALSE
+    )
+    AND COALESCE((
+      city IN ('Warszawa', 'Kraków', 'Łódź', 'Wrocław', 'Poznań')
+    ), FALSE)
+    AND COALESCE((
+      COALESCE(segc_orders_1, 0) BETWEEN 3 AND 5
+    ), FALSE) AS segc_segment_1
+  FROM base
+)
+SELECT
+  contact_id
+FROM layer_1
+WHERE
+  segc_segment_1

@@ -1,0 +1,148 @@
+-- segc sql orders_rfm --dialect postgres --as-of 2026-11-28T00:00:00
+WITH contacts AS (
+  SELECT
+    contact_id AS contact_id,
+    email,
+    first_name,
+    last_name,
+    gender,
+    birth_date,
+    city,
+    region,
+    country,
+    job_title,
+    industry,
+    company_size,
+    customer_type,
+    lead_source,
+    newsletter_opt_in,
+    created_at,
+    tags
+  FROM raw.contacts
+  WHERE
+    NOT contact_id IS NULL
+), orders_rows AS (
+  SELECT
+    contact_id AS contact_id,
+    ordered_at AS segc_ts,
+    amount AS segc_v_amount,
+    COALESCE((
+      status <> 'cancelled'
+    ), TRUE) AS segc_p1
+  FROM raw.orders
+  WHERE
+    ordered_at <= CAST('2026-11-28 00:00:00' AS TIMESTAMP) AND NOT contact_id IS NULL
+), orders_facts AS (
+  SELECT
+    contact_id,
+    MAX(
+      CASE
+        WHEN segc_p1
+        AND segc_ts > CAST('2026-11-28 00:00:00' AS TIMESTAMP) - INTERVAL '730 DAY'
+        THEN segc_ts
+      END
+    ) AS segc_orders_1,
+    COUNT(
+      CASE
+        WHEN segc_p1
+        AND segc_ts > CAST('2026-11-28 00:00:00' AS TIMESTAMP) - INTERVAL '730 DAY'
+        THEN 1
+      END
+    ) AS segc_orders_2,
+    SUM(
+      CASE
+        WHEN segc_p1
+        AND segc_ts > CAST('2026-11-28 00:00:00' AS TIMESTAMP) - INTERVAL '730 DAY'
+        THEN COALESCE(segc_v_amount, 0)
+      END
+    ) AS segc_orders_3
+  FROM orders_rows
+  GROUP BY
+    contact_id
+), segc_rfm_1_values AS (
+  SELECT
+    c.contact_id,
+    CAST(FLOOR(
+      CAST((
+        DATE_PART('epoch', CAST('2026-11-28 00:00:00' AS TIMESTAMP)) - DATE_PART('epoch', segc_orders_1)
+      ) AS DOUBLE PRECISION) / 86400.0
+    ) AS INT) AS recency_days,
+    CAST(segc_orders_2 AS INT) AS frequency,
+    CAST(segc_orders_3 AS DOUBLE PRECISION) AS monetary,
+    CAST(DIV(
+      (
+        5 * COUNT(*) OVER (ORDER BY segc_orders_1 NULLS FIRST) + COUNT(*) OVER () - 1
+      ),
+      COUNT(*) OVER ()
+    ) AS INT) AS r,
+    CAST(DIV(
+      (
+        5 * COUNT(*) OVER (ORDER BY segc_orders_2 NULLS FIRST) + COUNT(*) OVER () - 1
+      ),
+      COUNT(*) OVER ()
+    ) AS INT) AS f,
+    CAST(DIV(
+      (
+        5 * COUNT(*) OVER (ORDER BY segc_orders_3 NULLS FIRST) + COUNT(*) OVER () - 1
+      ),
+      COUNT(*) OVER ()
+    ) AS INT) AS m
+  FROM contacts AS c
+  INNER JOIN orders_facts AS x
+    ON c.contact_id = x.contact_id
+  WHERE
+    segc_orders_2 > 0
+), segc_rfm_1 AS (
+  SELECT
+    contact_id,
+    recency_days AS segc_rfm_1_recency_days,
+    frequency AS segc_rfm_1_frequency,
+    monetary AS segc_rfm_1_monetary,
+    r AS segc_rfm_1_r,
+    f AS segc_rfm_1_f,
+    m AS segc_rfm_1_m,
+    CASE
+      WHEN r BETWEEN 5 AND 5 AND f BETWEEN 4 AND 5
+      THEN 'champions'
+      WHEN r BETWEEN 3 AND 4 AND f BETWEEN 4 AND 5
+      THEN 'loyal'
+      WHEN r BETWEEN 4 AND 5 AND f BETWEEN 2 AND 3
+      THEN 'potential_loyalists'
+      WHEN r BETWEEN 5 AND 5 AND f BETWEEN 1 AND 1
+      THEN 'new'
+      WHEN r BETWEEN 4 AND 4 AND f BETWEEN 1 AND 1
+      THEN 'promising'
+      WHEN r BETWEEN 3 AND 3 AND f BETWEEN 3 AND 3
+      THEN 'need_attention'
+      WHEN r BETWEEN 3 AND 3 AND f BETWEEN 1 AND 2
+      THEN 'about_to_sleep'
+      WHEN r BETWEEN 1 AND 2 AND f BETWEEN 5 AND 5
+      THEN 'cant_lose'
+      WHEN r BETWEEN 1 AND 2 AND f BETWEEN 3 AND 4
+      THEN 'at_risk'
+      WHEN r BETWEEN 2 AND 2 AND f BETWEEN 1 AND 2
+      THEN 'hibernating'
+      WHEN TRUE
+      THEN 'lost'
+      ELSE CAST(NULL AS VARCHAR)
+    END AS segc_rfm_1_segment
+  FROM segc_rfm_1_values
+), base AS (
+  SELECT
+    *
+  FROM contacts
+  LEFT JOIN orders_facts
+    USING (contact_id)
+  LEFT JOIN segc_rfm_1
+    USING (contact_id)
+)
+SELECT
+  contact_id,
+  segc_rfm_1_recency_days,
+  segc_rfm_1_frequency,
+  segc_rfm_1_monetary,
+  segc_rfm_1_r,
+  segc_rfm_1_f,
+  segc_rfm_1_m,
+  segc_rfm_1_segment
+FROM base

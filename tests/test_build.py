@@ -1,0 +1,140 @@
+"""End to end: `segc build` on sample data, and the dbt rule tests failing on tampered tables."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from compiler import demo_data, emit
+from compiler.cli import main, run_build
+from compiler.runner import dbt
+from compiler.workspace import Workspace
+
+ROOT = Path(__file__).resolve().parents[1]
+AS_OF = datetime(2026, 11, 28)
+
+
+def make_project(tmp: Path) -> Workspace:
+    """A copy of the demo definitions with the repository's macros, in a fresh folder."""
+    shutil.copytree(ROOT / "segments", tmp / "segments")
+    shutil.copytree(ROOT / "macros", tmp / "macros")
+    return Workspace(tmp)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    ws = make_project(tmp_path_factory.mktemp("build"))
+    db = ws.root / "warehouse.duckdb"
+    with duckdb.connect(str(db)) as con:
+        demo_data.generate(con, contacts=600, events=30_000, as_of=AS_OF)
+    result = run_build(ws, AS_OF, db, echo=lambda line: None)
+    return ws, db, result
+
+
+def query(db: Path, sql: str):
+    with duckdb.connect(str(db)) as con:
+        return con.execute(sql).fetchall()
+
+
+def run_rule_tests(ws: Workspace, db: Path, select: str):
+    return dbt(["test", "--select", select, "--vars", "{as_of: '2026-11-28 00:00:00'}"], ws.dbt_dir, db)
+
+
+def test_build_passes_every_test(built):
+    ws, db, result = built
+    assert result.returncode == 0, "\n".join(result.output[-30:])
+    statuses = {r["status"] for r in result.results}
+    assert statuses <= {"success", "pass"}
+    tests = [r for r in result.results if r["unique_id"].startswith("test.")]
+    unit_tests = [r for r in result.results if r["unique_id"].startswith("unit_test.")]
+    assert len(unit_tests) == 5
+    assert any("assert_segment_" in r["unique_id"] for r in tests)
+    assert any("assert_rfm_orders_rfm" in r["unique_id"] for r in tests)
+
+
+def test_published_tables_have_their_grain(built):
+    ws, db, _ = built
+    contacts = query(db, "select count(*) from raw.contacts")[0][0]
+    assert query(db, "select count(*) from segments.contact_scores") == [(contacts,)]
+    assert query(db, "select count(*) from segments.contact_lifecycle") == [(contacts,)]
+    assert query(db, "select count(distinct segment) from segments.segment_catalog")[0][0] == 16
+    assert query(db, "select distinct as_of from segments.segment_membership") == [(AS_OF,)]
+    assert query(db, "select count(*) from segments.segment_membership")[0][0] > 0
+
+
+TAMPERING = [
+    ("assert_segment_lapsed_buyers",
+     "delete from segments.segment_membership where rowid = "
+     "(select min(rowid) from segments.segment_membership where segment = 'lapsed_buyers')"),
+    ("assert_segment_vip_or_wholesale",
+     "insert into segments.segment_membership select contact_id, 'vip_or_wholesale', as_of from "
+     "segments.segment_membership where segment = 'lapsed_buyers' and contact_id not in "
+     "(select contact_id from segments.segment_membership where segment = 'vip_or_wholesale') limit 1"),
+    ("assert_score_lead_score", "update segments.contact_scores set value = value + 0.5 where rowid = 3"),
+    ("assert_score_lead_score_bounds_and_grades", "update segments.contact_scores set value = 101 where rowid = 3"),
+    ("assert_score_lead_score_bounds_and_grades", "update segments.contact_scores set grade = 'hot' "
+     "where grade = 'cold' and rowid = (select min(rowid) from segments.contact_scores where grade = 'cold')"),
+    ("assert_lifecycle_customer_journey", "update segments.contact_lifecycle set stage = 'loyal' "
+     "where rowid = (select min(rowid) from segments.contact_lifecycle where stage <> 'loyal')"),
+    ("assert_rfm_orders_rfm", "update segments.contact_rfm set segment = 'lost' "
+     "where rowid = (select min(rowid) from segments.contact_rfm where segment <> 'lost')"),
+    ("assert_rfm_orders_rfm_scores_in_range", "update segments.contact_rfm set r = 0 where rowid = 1"),
+    ("segc_unique_combination_segment_membership_contact_id__segment",
+     "insert into segments.segment_membership select * from segments.segment_membership limit 1"),
+]
+
+
+@pytest.mark.parametrize("test_name,tamper", TAMPERING, ids=[f"{t}-{i}" for i, (t, _) in enumerate(TAMPERING)])
+def test_rule_tests_fail_on_tampered_tables(built, tmp_path, test_name, tamper):
+    ws, db, _ = built
+    copy = tmp_path / "tampered.duckdb"
+    shutil.copy(db, copy)
+    clean = run_rule_tests(ws, copy, test_name)
+    assert clean.returncode == 0 and clean.results, "\n".join(clean.output[-20:])
+    query(copy, tamper)
+    broken = run_rule_tests(ws, copy, test_name)
+    assert broken.returncode == 1
+    assert [r["status"] for r in broken.results] == ["fail"]
+
+
+def test_failed_build_publishes_nothing(built, tmp_path):
+    """A wrong example fails its unit test before any model is replaced."""
+    ws, db, _ = built
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(db, copy)
+    before = query(copy, "select segment, count(*) from segments.segment_membership group by 1 order by 1")
+    broken = make_project(tmp_path / "broken")
+    path = broken.segments_dir / "behavioral.yml"
+    path.write_text(path.read_text().replace("expect: not_member", "expect: member", 1))
+    result = run_build(broken, datetime(2026, 11, 29), copy, echo=lambda line: None)
+    assert result.returncode == 1
+    assert any(r["status"] == "fail" and "example__" in r["unique_id"] for r in result.results)
+    assert query(copy, "select segment, count(*) from segments.segment_membership group by 1 order by 1") == before
+    assert query(copy, "select distinct as_of from segments.segment_membership") == [(AS_OF,)]
+
+
+def test_duplicate_contact_keys_fail_the_build(built, tmp_path, capsys):
+    ws, db, _ = built
+    copy = tmp_path / "dup.duckdb"
+    shutil.copy(db, copy)
+    query(copy, "insert into raw.contacts select * from raw.contacts limit 2")
+    code = main(["build", "--project", str(ws.root), "--database", str(copy), "--as-of", "2026-11-29"])
+    assert code == 1
+    out = capsys.readouterr().out
+    assert "FAIL duplicate contact keys (2 keys occur more than once)" in out
+    assert query(copy, "select distinct as_of from segments.segment_membership") == [(AS_OF,)]
+
+
+def test_compile_is_deterministic(tmp_path):
+    ws = make_project(tmp_path)
+    project = ws.load()
+    first, second = emit.render(project), emit.render(ws.load())
+    assert first == second
+    emit.write(project, ws.dbt_dir)
+    written = {p: p.read_bytes() for p in sorted(ws.dbt_dir.rglob("*")) if p.is_file()}
+    emit.write(ws.load(), ws.dbt_dir)
+    assert {p: p.read_bytes() for p in sorted(ws.dbt_dir.rglob("*")) if p.is_file()} == written
