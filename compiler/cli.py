@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from datetime import datetime, timezone
@@ -103,14 +104,16 @@ def cmd_compile(args) -> int:
 
 
 def run_build(ws: Workspace, as_of: datetime, database: Path | None, select: list[str] | None = None,
-              full_refresh: bool = False, target: str | None = None, echo=print) -> BuildResult | None:
+              full_refresh: bool = False, target: str | None = None, echo=print,
+              rebuild_history: bool = False) -> BuildResult | None:
     """compile + dbt build; None when the definitions are invalid."""
     if compile_project(ws) is None:
         return None
-    args = ["build", "--vars", f"{{as_of: '{as_of.isoformat(sep=' ')}'}}"]
+    variables = {"as_of": as_of.isoformat(sep=" "), "segc_rebuild_history": rebuild_history}
+    args = ["build", "--vars", json.dumps(variables)]
     if select:
         args += ["--select", *select]
-    if full_refresh:
+    if full_refresh or rebuild_history:
         args.append("--full-refresh")
     if target:
         args += ["--target", target]
@@ -141,7 +144,8 @@ def cmd_build(args) -> int:
     ws = Workspace(Path(args.project).resolve())
     started = time.perf_counter()
     database = Path(args.database) if args.database else ws.default_database
-    result = run_build(ws, args.as_of or now_utc(), database, args.select, args.full_refresh, args.target)
+    result = run_build(ws, args.as_of or now_utc(), database, args.select, args.full_refresh, args.target,
+                       rebuild_history=args.rebuild_history)
     if result is None:
         return 1
     report(result, time.perf_counter() - started)
@@ -170,6 +174,43 @@ def cmd_sql(args) -> int:
         query = query.where(wanted[0])
         query.set("expressions", query.expressions[:1])
     print(render_plain(query, small, args.dialect, args.as_of or now_utc()), end="")
+    return 0
+
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[int]) -> str:
+    low, high = min(values), max(values)
+    return "".join(SPARKS[(v - low) * (len(SPARKS) - 1) // (high - low) if high > low else 0] for v in values)
+
+
+def cmd_status(args) -> int:
+    import duckdb
+
+    ws = Workspace(Path(args.project).resolve())
+    database = Path(args.database) if args.database else ws.default_database
+    if not database.exists():
+        print(f"error: no warehouse at {database}: run `segc build` first", file=sys.stderr)
+        return 1
+    with duckdb.connect(str(database), read_only=True) as con:
+        rows = con.execute("""
+            select segment, as_of, members, entered, exited from (
+              select *, row_number() over (partition by segment order by as_of desc) as recency
+              from segments.segment_summary) where recency <= ? order by segment, as_of""", [args.builds]).fetchall()
+    if not rows:
+        print("no builds recorded yet")
+        return 0
+    by_segment: dict[str, list] = {}
+    for segment, *rest in rows:
+        by_segment.setdefault(segment, []).append(rest)
+    width = max(map(len, by_segment))
+    print(f"{'segment':<{width}}  {'members':>9}  {'entered':>8}  {'exited':>7}  trend (last {args.builds} builds)")
+    for segment, builds in by_segment.items():
+        as_of, members, entered, exited = builds[-1]
+        print(f"{segment:<{width}}  {members:>9,}  {'+' + format(entered, ','):>8}  {'-' + format(exited, ','):>7}  "
+              f"{sparkline([b[1] for b in builds])}")
+    print(f"latest build: {max(b[-1][0] for b in by_segment.values())}")
     return 0
 
 
@@ -208,12 +249,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--select", nargs="+", metavar="SELECTOR", help="dbt node selection, e.g. segment_membership+")
     p.add_argument("--full-refresh", action="store_true", help="rebuild incremental models from scratch")
     p.add_argument("--target", metavar="T", help="dbt target from dbt_project/profiles.yml (default: duckdb)")
+    p.add_argument("--rebuild-history", action="store_true",
+                   help="also rebuild the change feed, history and summary from this build on "
+                        "(discards recorded history; allows an as_of earlier than the latest build)")
     p = command("sql", cmd_sql, "print the SQL of one definition",
                 "Print a standalone query computing one segment (its members), score, lifecycle or RFM model, "
                 "with everything it depends on, against the declared source relations.")
     p.add_argument("name", metavar="NAME")
     p.add_argument("--dialect", choices=DIALECTS, default="duckdb", help="SQL dialect (default: duckdb)")
     p.add_argument("--as-of", type=parse_as_of, metavar="TS", help="evaluation instant bound into the query")
+    p = command("status", cmd_status, "members now and the trend over the last builds",
+                "For each segment: members at the latest build, who entered and exited, and a trend line.")
+    p.add_argument("--database", metavar="FILE", help="DuckDB file (default: warehouse.duckdb in the project)")
+    p.add_argument("--builds", type=int, default=10, metavar="N", help="builds in the trend (default: 10)")
     p = command("demo", cmd_demo, "generate sample data and run the whole pipeline",
                 "Generate a realistic Polish shop (contacts, web and email events, orders) in DuckDB, "
                 "build the demo definitions in segments/ and print a summary.")

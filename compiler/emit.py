@@ -10,7 +10,7 @@ import yaml
 from sqlglot import exp
 
 from . import ir
-from .sqlgen import atoms, outputs
+from .sqlgen import atoms, history, outputs
 from .sqlgen.direct import Direct
 from .sqlgen.plan import Plan, references
 from .sqlgen.relations import dbt_source, render_dbt, to_sql
@@ -37,6 +37,20 @@ PUBLISHED_DOCS = {
                      "r": "Recency score 1..bins (most recent = bins).", "f": "Frequency score 1..bins.",
                      "m": "Monetary score 1..bins.", "segment": "First RFM segment whose ranges hold.",
                      "as_of": "The evaluation instant of the build."}),
+    "segment_membership_changes": (
+        "Append-only change feed: who entered or exited each segment at each build. A segment's first build "
+        "records its current members as 'entered' (the initial load). Survives --full-refresh.",
+        {"contact_id": "The contact.", "segment": "Segment name.", "change": "'entered' or 'exited'.",
+         "as_of": "The build that observed the change.",
+         "definition_hash": "The segment's definition at that build: a new hash means the rule changed."}),
+    "segment_membership_history": (
+        "Membership intervals derived from the change feed: valid_to NULL means still a member.",
+        {"contact_id": "The contact.", "segment": "Segment name.", "valid_from": "Build at which the contact entered.",
+         "valid_to": "Build at which the contact exited, NULL while a member."}),
+    "segment_summary": ("Per build and segment: members, entered, exited. Survives --full-refresh.",
+                        {"segment": "Segment name.", "members": "Members at this build.",
+                         "entered": "Contacts that entered at this build.", "exited": "Contacts that exited at this build.",
+                         "as_of": "The build."}),
     "segment_catalog": ("One row per segment: its documentation and the hash of its definition.",
                         {"segment": "Segment name.", "description": "What the segment means.",
                          "owner": "Who maintains it.", "tags": "Comma-separated tags.",
@@ -116,6 +130,9 @@ def _results_columns(project: ir.Project, plan: Plan) -> list[dict]:
 
 GRAIN = {"segment_membership": "segment", "contact_scores": "score", "contact_lifecycle": "lifecycle",
          "contact_rfm": "rfm"}
+INCREMENTAL = ("{{ config(materialized='incremental', full_refresh=var('segc_rebuild_history', false)) }}\n")
+HISTORY_GRAIN = {"segment_membership_changes": ["contact_id", "segment", "as_of"],
+                 "segment_summary": ["segment", "as_of"], "segment_membership_history": ["contact_id", "segment", "valid_from"]}
 
 
 def _published_schema(project: ir.Project) -> list[dict]:
@@ -129,7 +146,7 @@ def _published_schema(project: ir.Project) -> list[dict]:
         for column, doc in columns.items():
             c = {"name": column, "description": doc}
             tests = []
-            if column == "contact_id":
+            if column == "contact_id" and model in GRAIN:
                 tests = ["not_null", {"relationships": {"arguments": {
                     "to": contacts_source, "field": project.contacts.key}}}]
             elif column == grain and names[grain]:
@@ -139,10 +156,32 @@ def _published_schema(project: ir.Project) -> list[dict]:
             if tests:
                 c["data_tests"] = tests
             entry["columns"].append(c)
-        if grain:
-            entry["data_tests"] = [{"segc_unique_combination": {"arguments": {"columns": ["contact_id", grain]}}}]
+        unique = ["contact_id", grain] if grain else HISTORY_GRAIN.get(model)
+        if unique:
+            entry["data_tests"] = [{"segc_unique_combination": {"arguments": {"columns": unique}}}]
         models.append(entry)
     return models
+
+
+def _sync_schema(project: ir.Project) -> tuple[list[dict], list[dict]]:
+    """Docs of the sync tables, and one dbt exposure per sync."""
+    models, exposures = [], []
+    for sync in project.syncs:
+        what = f"segment '{sync.segment}' for {sync.destination}, one row per {sync.identifier}"
+        columns = [{"name": c, "description": f"contacts.{c}"} for c in (sync.identifier, *sync.fields)]
+        models.append({"name": f"sync_{sync.name}", "description": f"Current members of {what} (mirror / upsert).",
+                       "columns": [dict(columns[0], data_tests=["unique", "not_null"])] + columns[1:]})
+        models.append({"name": f"sync_{sync.name}_changes",
+                       "description": f"Latest build's entered/exited rows of {what} (diff mode).",
+                       "columns": columns + [{"name": "change", "description": "'entered' or 'exited'."},
+                                             {"name": "as_of", "description": "The build."}]})
+        exposures.append({"name": f"sync_{sync.name}", "type": "application", "label": f"{sync.name} -> {sync.destination}",
+                          "description": sync.description or f"Reverse-ETL sync of {what}.",
+                          "owner": {"name": sync.owner or "segc"},
+                          "depends_on": [f"ref('sync_{sync.name}')", f"ref('sync_{sync.name}_changes')"],
+                          "meta": {"destination": sync.destination, "segment": sync.segment,
+                                   "identifier": sync.identifier, "fields": list(sync.fields)}})
+    return models, exposures
 
 
 def _fixture_value(value, typ: str) -> exp.Expression:
@@ -206,11 +245,23 @@ def render(project: ir.Project) -> dict[str, str]:
     }
     for model, query in outputs.published(project, plan).items():
         files[f"models/segments/{model}.sql"] = HEADER + render_dbt(query, project)
+    for model, build in (("segment_membership_changes", history.changes), ("segment_summary", history.summary)):
+        files[f"models/segments/{model}.sql"] = (HEADER + INCREMENTAL + "{% if is_incremental() %}\n"
+                                                 + render_dbt(build(True), project) + "{% else %}\n"
+                                                 + render_dbt(build(False), project) + "{% endif %}\n")
+    files["models/segments/segment_membership_history.sql"] = HEADER + render_dbt(history.history(), project)
+    for sync in project.syncs:
+        files[f"models/syncs/sync_{sync.name}.sql"] = HEADER + render_dbt(history.sync_members(project, sync), project)
+        files[f"models/syncs/sync_{sync.name}_changes.sql"] = HEADER + render_dbt(
+            history.sync_changes(project, sync), project)
     unit_tests = [_example_unit_test(project, plan, s, e) for s in project.segments for e in s.examples]
     internal = {"name": outputs.RESULTS, "description": "Every definition evaluated per contact in one pass "
                 "(internal; read the tables in the segments schema instead).",
                 "columns": _results_columns(project, plan)}
-    schema = {"version": 2, "models": [internal] + _published_schema(project)}
+    sync_models, exposures = _sync_schema(project)
+    schema = {"version": 2, "models": [internal] + _published_schema(project) + sync_models}
+    if exposures:
+        schema["exposures"] = exposures
     if unit_tests:
         schema["unit_tests"] = unit_tests
     files["models/schema.yml"] = _yaml(schema)
@@ -224,6 +275,11 @@ def render(project: ir.Project) -> dict[str, str]:
         files[f"tests/rules/assert_{name}.sql"] = (
             HEADER + "-- Fails with the contacts where the published table and the rule disagree.\n"
             + "{{ config(tags=['segc_rules']) }}\n" + render_dbt(query, project))
+    for sync in project.syncs:
+        files[f"tests/rules/warn_sync_{sync.name}_null_identifiers.sql"] = (
+            HEADER + f"-- Members that sync '{sync.name}' leaves out because their {sync.identifier} is NULL.\n"
+            + "{{ config(severity='warn', tags=['segc_syncs']) }}\n"
+            + render_dbt(history.sync_null_identifiers(project, sync), project))
     return files
 
 

@@ -21,12 +21,16 @@ target-path: target
 clean-targets: [target]
 flags:
   send_anonymous_usage_stats: false
+on-run-start:
+  - "{{ segc_check_as_of() }}"
 models:
   segc:
     +materialized: table
     internal:
       +schema: segments_internal
     segments:
+      +schema: segments
+    syncs:
       +schema: segments
 """
 
@@ -54,6 +58,24 @@ MACROS = {
   {%- endif -%}
   cast('{{ value | replace("T", " ") }}' as timestamp)
 {%- endmacro %}
+""",
+    "segc_check_as_of.sql": """\
+{#- Refuse a build whose as_of is earlier than the latest recorded one: history only moves forward.
+    `segc build --rebuild-history` sets segc_rebuild_history to rebuild it on purpose. -#}
+{% macro segc_check_as_of() %}
+  {%- if execute and not var('segc_rebuild_history', false) -%}
+    {%- set feed = adapter.get_relation(database=target.database, schema='segments',
+                                        identifier='segment_membership_changes') -%}
+    {%- if feed is not none -%}
+      {%- set row = run_query("select cast(max(as_of) as " ~ dbt.type_string() ~ "), max(as_of) > "
+                              ~ segc_as_of() ~ " from " ~ feed).rows[0] -%}
+      {%- if row[1] -%}
+        {{ exceptions.raise_compiler_error("as_of " ~ var('as_of', 'now') ~ " is earlier than the latest recorded build ("
+           ~ row[0] ~ "): history only moves forward. To rebuild history on purpose, run segc build --rebuild-history") }}
+      {%- endif -%}
+    {%- endif -%}
+  {%- endif -%}
+{% endmacro %}
 """,
     "generate_schema_name.sql": """\
 {#- Models land in exactly the schema they configure (`segments`), not target_schema + '_segments'. -#}

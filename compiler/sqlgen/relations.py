@@ -17,7 +17,8 @@ from .atoms import AS_OF, literal
 
 _SOURCE = "segc_source__"
 _REF = "segc_ref__"
-_TOKEN = re.compile(rf"\b({_SOURCE}|{_REF})([a-z][a-z0-9_]*)\b|\b{AS_OF.name}\b")
+_THIS = "segc_this__"
+_TOKEN = re.compile(rf"\b({_SOURCE}|{_REF})([a-z][a-z0-9_]*)\b|\b{AS_OF.name}\b|\b{_THIS}\b")
 
 
 def source_table(name: str) -> exp.Table:
@@ -27,6 +28,11 @@ def source_table(name: str) -> exp.Table:
 
 def ref_table(model: str) -> exp.Table:
     return exp.to_table(_REF + model)
+
+
+def this_table() -> exp.Table:
+    """The incremental model's own existing table (`{{ this }}`)."""
+    return exp.to_table(_THIS)
 
 
 def relation_of(project: ir.Project, name: str) -> str:
@@ -52,6 +58,8 @@ def render_dbt(tree: exp.Expression, project: ir.Project, dialect: str = "duckdb
             return "{{ source('%s', '%s') }}" % dbt_source(project, match.group(2))
         if match.group(1) == _REF:
             return "{{ ref('%s') }}" % match.group(2)
+        if match.group(0) == _THIS:
+            return "{{ this }}"
         return "{{ segc_as_of() }}"
 
     return _TOKEN.sub(jinja, to_sql(tree, dialect)) + "\n"

@@ -25,10 +25,6 @@ WITH contacts AS (
   SELECT
     contact_id AS contact_id,
     occurred_at AS segc_ts,
-    campaign AS segc_v_campaign,
-    form_id AS segc_v_form_id,
-    url AS segc_v_url,
-    utm_source AS segc_v_utm_source,
     COALESCE((
       event_type IN ('email_open')
     ), FALSE) AS segc_p1,
@@ -186,7 +182,6 @@ WITH contacts AS (
     contact_id AS contact_id,
     ordered_at AS segc_ts,
     amount AS segc_v_amount,
-    status AS segc_v_status,
     COALESCE((
       status = 'paid'
     ), FALSE) AS segc_p1,
@@ -241,13 +236,13 @@ WITH contacts AS (
     CAST(segc_orders_8 AS INT) AS frequency,
     CAST(segc_orders_9 AS DOUBLE) AS monetary,
     CAST((
-      5 * COUNT(*) OVER (ORDER BY segc_orders_7) + COUNT(*) OVER () - 1
+      5 * COUNT(*) OVER (ORDER BY segc_orders_7 NULLS FIRST) + COUNT(*) OVER () - 1
     ) // COUNT(*) OVER () AS INT) AS r,
     CAST((
-      5 * COUNT(*) OVER (ORDER BY segc_orders_8) + COUNT(*) OVER () - 1
+      5 * COUNT(*) OVER (ORDER BY segc_orders_8 NULLS FIRST) + COUNT(*) OVER () - 1
     ) // COUNT(*) OVER () AS INT) AS f,
     CAST((
-      5 * COUNT(*) OVER (ORDER BY segc_orders_9) + COUNT(*) OVER () - 1
+      5 * COUNT(*) OVER (ORDER BY segc_orders_9 NULLS FIRST) + COUNT(*) OVER () - 1
     ) // COUNT(*) OVER () AS INT) AS m
   FROM contacts AS c
   INNER JOIN orders_facts AS x
@@ -264,9 +259,9 @@ WITH contacts AS (
     f AS segc_rfm_1_f,
     m AS segc_rfm_1_m,
     CASE
-      WHEN r BETWEEN 4 AND 5 AND f BETWEEN 4 AND 5 AND m BETWEEN 4 AND 5
+      WHEN r BETWEEN 5 AND 5 AND f BETWEEN 4 AND 5
       THEN 'champions'
-      WHEN r BETWEEN 3 AND 5 AND f BETWEEN 4 AND 5
+      WHEN r BETWEEN 3 AND 4 AND f BETWEEN 4 AND 5
       THEN 'loyal'
       WHEN r BETWEEN 4 AND 5 AND f BETWEEN 2 AND 3
       THEN 'potential_loyalists'
@@ -274,9 +269,9 @@ WITH contacts AS (
       THEN 'new'
       WHEN r BETWEEN 4 AND 4 AND f BETWEEN 1 AND 1
       THEN 'promising'
-      WHEN r BETWEEN 3 AND 3 AND f BETWEEN 2 AND 3
+      WHEN r BETWEEN 3 AND 3 AND f BETWEEN 3 AND 3
       THEN 'need_attention'
-      WHEN r BETWEEN 3 AND 3 AND f BETWEEN 1 AND 1
+      WHEN r BETWEEN 3 AND 3 AND f BETWEEN 1 AND 2
       THEN 'about_to_sleep'
       WHEN r BETWEEN 1 AND 2 AND f BETWEEN 5 AND 5
       THEN 'cant_lose'

@@ -18,7 +18,7 @@ SELECT
   'RFM champions and loyal customers, for the loyalty programme' AS description,
   'crm' AS owner,
   'transactional,rfm' AS tags,
-  '2ffd527dad8d21cd1da38cf3824d7f5b4c7b3475913a4466465730a0a9c9e8c5' AS definition_hash
+  'd2917472855893e33e995d2a2febb6bd6a376401cce016c28fea9d39368649ec' AS definition_hash
 UNION ALL
 SELECT
   'decision_makers_b2b' AS segment,

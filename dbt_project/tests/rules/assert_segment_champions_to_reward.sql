@@ -19,9 +19,9 @@ FROM (
               SELECT
                 *,
                 CASE
-                  WHEN r BETWEEN 4 AND 5 AND f BETWEEN 4 AND 5 AND m BETWEEN 4 AND 5
+                  WHEN r BETWEEN 5 AND 5 AND f BETWEEN 4 AND 5
                   THEN 'champions'
-                  WHEN r BETWEEN 3 AND 5 AND f BETWEEN 4 AND 5
+                  WHEN r BETWEEN 3 AND 4 AND f BETWEEN 4 AND 5
                   THEN 'loyal'
                   WHEN r BETWEEN 4 AND 5 AND f BETWEEN 2 AND 3
                   THEN 'potential_loyalists'
@@ -29,9 +29,9 @@ FROM (
                   THEN 'new'
                   WHEN r BETWEEN 4 AND 4 AND f BETWEEN 1 AND 1
                   THEN 'promising'
-                  WHEN r BETWEEN 3 AND 3 AND f BETWEEN 2 AND 3
+                  WHEN r BETWEEN 3 AND 3 AND f BETWEEN 3 AND 3
                   THEN 'need_attention'
-                  WHEN r BETWEEN 3 AND 3 AND f BETWEEN 1 AND 1
+                  WHEN r BETWEEN 3 AND 3 AND f BETWEEN 1 AND 2
                   THEN 'about_to_sleep'
                   WHEN r BETWEEN 1 AND 2 AND f BETWEEN 5 AND 5
                   THEN 'cant_lose'

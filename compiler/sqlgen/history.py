@@ -1,0 +1,141 @@
+"""The change feed, history, per-build summary and sync tables.
+
+The change feed is the only state: an append-only log of entered/exited rows. Which contacts
+were members at the previous build is a replay of that log (each pair's latest change), so a
+build that died half-way leaves nothing to repair: the next build diffs the current membership
+against the last *recorded* state. History is derived from the log on every build.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from .. import ir
+from . import atoms
+from .atoms import AS_OF
+from .relations import ref_table, source_table, this_table
+
+KEYS = ("contact_id", "segment")
+EPOCH_START = exp.cast(exp.Literal.string("1900-01-01 00:00:00"), "TIMESTAMP")
+
+
+def _latest_recorded() -> exp.Expression:
+    return exp.func("COALESCE", exp.Subquery(this=exp.select(exp.func("MAX", exp.column("as_of"))).from_(this_table())),
+                    EPOCH_START.copy())
+
+
+def _on(left: str, right: str) -> exp.Expression:
+    return exp.and_(*(exp.EQ(this=exp.column(k, left), expression=exp.column(k, right)) for k in KEYS))
+
+
+def previous_members() -> exp.Select:
+    """Pairs whose latest recorded change is 'entered'."""
+    ranked = exp.select(*KEYS, "change", exp.Window(
+        this=exp.func("ROW_NUMBER"), partition_by=[exp.column(k) for k in KEYS],
+        order=exp.Order(expressions=[exp.Ordered(this=exp.column("as_of"), desc=True)])).as_("recency")
+    ).from_(this_table())
+    return (exp.select(*KEYS).from_(ranked.subquery("ranked"))
+            .where(exp.EQ(this=exp.column("recency"), expression=exp.Literal.number(1)))
+            .where(exp.EQ(this=exp.column("change"), expression=atoms.literal("entered"))))
+
+
+def changes(incremental: bool) -> exp.Expression:
+    """entered = members now and not before; exited = members before and not now; only for a new as_of."""
+    current = exp.select(*KEYS).from_(ref_table("segment_membership"))
+    hashes = exp.select("segment", "definition_hash").from_(ref_table("segment_catalog"))
+
+    def side(change: str, have: exp.Select, lack: exp.Select) -> exp.Select:
+        query = (exp.select(exp.column("contact_id", "h"), exp.column("segment", "h"), atoms.literal(change).as_("change"),
+                            exp.cast(AS_OF.copy(), "TIMESTAMP").as_("as_of"), exp.column("definition_hash", "k"))
+                 .from_(have.subquery("h"))
+                 .join(hashes.subquery("k"), on=exp.EQ(this=exp.column("segment", "h"), expression=exp.column("segment", "k")),
+                       join_type="left"))
+        if lack is None:
+            return query
+        return (query.join(lack.subquery("l"), on=_on("h", "l"), join_type="left")
+                .where(exp.Is(this=exp.column("contact_id", "l"), expression=exp.Null())))
+
+    if not incremental:
+        return side("entered", current, None)
+    previous = previous_members()
+    both = exp.union(side("entered", current, previous), side("exited", previous.copy(), current.copy()), distinct=False)
+    return (exp.select(exp.Star()).from_(both.subquery("diff"))
+            .where(exp.GT(this=exp.cast(AS_OF.copy(), "TIMESTAMP"), expression=_latest_recorded())))
+
+
+def history() -> exp.Select:
+    """One row per membership interval: valid_from an entered change, valid_to the next exit (NULL = open)."""
+    following = exp.Window(this=exp.func("LEAD", exp.column("as_of")), partition_by=[exp.column(k) for k in KEYS],
+                           order=exp.Order(expressions=[exp.Ordered(this=exp.column("as_of"))]))
+    paired = exp.select(*KEYS, "change", exp.column("as_of").as_("valid_from"), following.as_("valid_to")) \
+        .from_(ref_table("segment_membership_changes"))
+    return (exp.select(*KEYS, "valid_from", "valid_to").from_(paired.subquery("paired"))
+            .where(exp.EQ(this=exp.column("change"), expression=atoms.literal("entered"))))
+
+
+def summary(incremental: bool) -> exp.Select:
+    """Per build and segment: members, entered, exited."""
+    def count(table: str, extra=None) -> exp.Select:
+        query = exp.select("segment", exp.func("COUNT", exp.Star()).as_("n")).from_(ref_table(table)).group_by("segment")
+        return query.where(extra) if extra is not None else query
+
+    at_build = exp.EQ(this=exp.column("as_of"), expression=exp.cast(AS_OF.copy(), "TIMESTAMP"))
+    parts = {"members": count("segment_membership"),
+             "entered": count("segment_membership_changes", exp.and_(at_build, exp.EQ(
+                 this=exp.column("change"), expression=atoms.literal("entered")))),
+             "exited": count("segment_membership_changes", exp.and_(at_build.copy(), exp.EQ(
+                 this=exp.column("change"), expression=atoms.literal("exited"))))}
+    query = exp.select(exp.column("segment", "c"), *(
+        exp.cast(exp.func("COALESCE", exp.column("n", k), exp.Literal.number(0)), "BIGINT").as_(k) for k in parts),
+        exp.cast(AS_OF.copy(), "TIMESTAMP").as_("as_of")).from_(
+        exp.select("segment").from_(ref_table("segment_catalog")).subquery("c"))
+    for k, sub in parts.items():
+        query = query.join(sub.subquery(k), on=exp.EQ(this=exp.column("segment", "c"), expression=exp.column("segment", k)),
+                           join_type="left")
+    if incremental:
+        query = query.where(exp.GT(this=exp.cast(AS_OF.copy(), "TIMESTAMP"), expression=_latest_recorded()))
+    return query
+
+
+def _sync_rows(project: ir.Project, sync: ir.Sync, members: exp.Select, extra=()) -> exp.Select:
+    """Members joined to contacts: identifier, fields; NULL identifiers dropped, one row per identifier."""
+    key = project.contacts.key
+    columns = [sync.identifier, *sync.fields]
+    ranked = (exp.select(*(exp.column(c, "c").as_(c) for c in columns), *extra, exp.Window(
+        this=exp.func("ROW_NUMBER"), partition_by=[exp.column(sync.identifier, "c")],
+        order=exp.Order(expressions=[exp.Ordered(this=exp.column(key, "c"))])).as_("segc_rank"))
+        .from_(members.subquery("m"))
+        .join(source_table("contacts").as_("c"), on=exp.EQ(this=exp.column(key, "c"),
+                                                         expression=exp.column("contact_id", "m")), join_type="inner")
+        .where(exp.Not(this=exp.Is(this=exp.column(sync.identifier, "c"), expression=exp.Null()))))
+    return (exp.select(*columns, *(e.alias_or_name for e in extra)).from_(ranked.subquery("ranked"))
+            .where(exp.EQ(this=exp.column("segc_rank"), expression=exp.Literal.number(1))))
+
+
+def _of_segment(sync: ir.Sync) -> exp.Expression:
+    return exp.EQ(this=exp.column("segment"), expression=atoms.literal(sync.segment))
+
+
+def sync_members(project: ir.Project, sync: ir.Sync) -> exp.Select:
+    members = exp.select("contact_id").from_(ref_table("segment_membership")).where(_of_segment(sync))
+    return _sync_rows(project, sync, members)
+
+
+def sync_changes(project: ir.Project, sync: ir.Sync) -> exp.Select:
+    """The latest recorded build's entered/exited rows of the sync's segment."""
+    feed = ref_table("segment_membership_changes")
+    latest = exp.Subquery(this=exp.select(exp.func("MAX", exp.column("as_of"))).from_(feed.copy()))
+    members = (exp.select("contact_id", "change", "as_of").from_(feed)
+               .where(_of_segment(sync)).where(exp.EQ(this=exp.column("as_of"), expression=latest)))
+    extra = [exp.column("change", "m").as_("change"), exp.column("as_of", "m").as_("as_of")]
+    return _sync_rows(project, sync, members, extra)
+
+
+def sync_null_identifiers(project: ir.Project, sync: ir.Sync) -> exp.Select:
+    """Members the sync leaves out because their identifier is NULL (a warning, not an error)."""
+    key = project.contacts.key
+    return (exp.select(exp.column("contact_id", "m"))
+            .from_(exp.select("contact_id").from_(ref_table("segment_membership")).where(_of_segment(sync)).subquery("m"))
+            .join(source_table("contacts").as_("c"), on=exp.EQ(this=exp.column(key, "c"),
+                                                             expression=exp.column("contact_id", "m")), join_type="inner")
+            .where(exp.Is(this=exp.column(sync.identifier, "c"), expression=exp.Null())))
