@@ -138,3 +138,13 @@ def test_compile_is_deterministic(tmp_path):
     written = {p: p.read_bytes() for p in sorted(ws.dbt_dir.rglob("*")) if p.is_file()}
     emit.write(ws.load(), ws.dbt_dir)
     assert {p: p.read_bytes() for p in sorted(ws.dbt_dir.rglob("*")) if p.is_file()} == written
+
+
+def test_sync_tables_hold_members_with_an_identifier(built):
+    ws, db, _ = built
+    members = query(db, "select count(distinct c.email) from segments.segment_membership m join raw.contacts c "
+                        "on c.contact_id = m.contact_id where m.segment = 'interested_in_training' and c.email is not null")
+    assert query(db, "select count(*), count(distinct email) from segments.sync_training_newsletter") == \
+        [(members[0][0], members[0][0])]
+    changes = query(db, "select distinct change from segments.sync_training_newsletter_changes")
+    assert changes == [("entered",)]  # the first build is the initial load

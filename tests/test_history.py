@@ -1,0 +1,183 @@
+"""History and change feed across builds: replayed independently, through kills and failures."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from compiler import demo_data
+from compiler.cli import run_build
+from compiler.workspace import Workspace
+
+ROOT = Path(__file__).resolve().parents[1]
+T0 = datetime(2026, 11, 20)
+
+
+def day(n: int) -> datetime:
+    return T0 + timedelta(days=n)
+
+
+def rows(db: Path, sql: str) -> list:
+    with duckdb.connect(str(db)) as con:
+        return con.execute(sql).fetchall()
+
+
+def membership(db: Path) -> set:
+    return set(rows(db, "select contact_id, segment from segments.segment_membership"))
+
+
+def feed(db: Path) -> list:
+    return sorted(rows(db, "select contact_id, segment, change, as_of from segments.segment_membership_changes"))
+
+
+def expected_feed(states: list[tuple[datetime, set]]) -> list:
+    """The change feed implied by the recorded membership states, replayed independently."""
+    out, previous = [], set()
+    for as_of, current in states:
+        out += [(c, s, "entered", as_of) for c, s in current - previous]
+        out += [(c, s, "exited", as_of) for c, s in previous - current]
+        previous = current
+    return sorted(out)
+
+
+def expected_history(states: list[tuple[datetime, set]]) -> list:
+    open_, closed, previous = {}, [], set()
+    for as_of, current in states:
+        for pair in current - previous:
+            open_[pair] = as_of
+        for pair in previous - current:
+            closed.append((*pair, open_.pop(pair), as_of))
+        previous = current
+    return sorted(closed + [(*pair, start, None) for pair, start in open_.items()])
+
+
+def build(ws: Workspace, db: Path, as_of: datetime, **kw):
+    return run_build(ws, as_of, db, echo=lambda line: None, **kw)
+
+
+@pytest.fixture
+def project(tmp_path):
+    shutil.copytree(ROOT / "segments", tmp_path / "segments")
+    shutil.copytree(ROOT / "macros", tmp_path / "macros")
+    db = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(db)) as con:
+        demo_data.generate(con, contacts=400, events=20_000, as_of=T0)
+    return Workspace(tmp_path), db
+
+
+def add_day(db: Path, start: datetime) -> None:
+    with duckdb.connect(str(db)) as con:
+        demo_data.add_day(con, start=start, end=start + timedelta(days=1), events=3_000, seed=start.day)
+
+
+def check(db: Path, states) -> None:
+    assert feed(db) == expected_feed(states)
+    history = rows(db, "select contact_id, segment, valid_from, valid_to from segments.segment_membership_history")
+    assert sorted(history) == expected_history(states)
+    summary = {(seg, at): counts for seg, at, *counts in
+               rows(db, "select segment, as_of, members, entered, exited from segments.segment_summary")}
+    segments = [s for (s,) in rows(db, "select segment from segments.segment_catalog")]
+    expected, previous = {}, set()
+    for as_of, current in states:
+        for seg in segments:
+            expected[(seg, as_of)] = [sum(1 for _, s in pairs if s == seg)
+                                      for pairs in (current, current - previous, previous - current)]
+        previous = current
+    assert summary == expected
+
+
+def test_builds_record_changes_and_refuse_going_back(project):
+    ws, db = project
+    states = []
+    assert build(ws, db, T0).returncode == 0
+    states.append((T0, membership(db)))
+    check(db, states)
+    assert {c for _, _, c, _ in feed(db)} == {"entered"}  # the initial load
+
+    assert build(ws, db, T0).returncode == 0  # same as_of: nothing added
+    check(db, states)
+    summary_rows = len(rows(db, "select * from segments.segment_summary"))
+
+    add_day(db, T0)
+    assert build(ws, db, day(1)).returncode == 0
+    states.append((day(1), membership(db)))
+    check(db, states)
+    assert {c for _, _, c, at in feed(db) if at == day(1)} == {"entered", "exited"}
+    assert len(rows(db, "select * from segments.segment_summary")) == 2 * summary_rows
+
+    before = (feed(db), membership(db))
+    result = build(ws, db, T0)  # earlier than the latest recorded build
+    assert result.returncode != 0
+    assert any("history only moves forward" in line for line in result.output)
+    assert (feed(db), membership(db)) == before
+
+    add_day(db, day(1))
+    assert build(ws, db, day(2), full_refresh=True).returncode == 0  # never rebuilds the history
+    states.append((day(2), membership(db)))
+    check(db, states)
+
+    assert build(ws, db, T0, rebuild_history=True).returncode == 0  # on purpose
+    check(db, [(T0, membership(db))])
+
+
+def test_rule_change_is_recorded_with_the_new_hash(project):
+    ws, db = project
+    assert build(ws, db, T0).returncode == 0
+    old = rows(db, "select definition_hash from segments.segment_catalog where segment = 'big_spenders'")
+    path = ws.segments_dir / "transactional.yml"
+    path.write_text(path.read_text().replace("sum: {of: amount, gte: 2000}", "sum: {of: amount, gte: 500}"))
+    assert build(ws, db, day(1)).returncode == 0
+    new = rows(db, "select definition_hash from segments.segment_catalog where segment = 'big_spenders'")
+    assert new != old
+    hashes = rows(db, f"select distinct definition_hash from segments.segment_membership_changes "
+                      f"where segment = 'big_spenders' and as_of = '{day(1)}'")
+    assert hashes == new
+
+
+def test_failing_model_loses_nothing_and_next_build_catches_up(project):
+    ws, db = project
+    assert build(ws, db, T0).returncode == 0
+    states = [(T0, membership(db))]
+    add_day(db, T0)
+    rows(db, "alter table raw.orders rename column amount to amount_pln")  # segc_results now fails
+    published = {t: rows(db, f"select count(*), max(as_of) from segments.{t}")
+                 for t in ("segment_membership", "contact_scores", "segment_summary")}
+    assert build(ws, db, day(1)).returncode == 1
+    check(db, states)
+    assert {t: rows(db, f"select count(*), max(as_of) from segments.{t}") for t in published} == published
+    rows(db, "alter table raw.orders rename column amount_pln to amount")
+    assert build(ws, db, day(2)).returncode == 0
+    states.append((day(2), membership(db)))
+    check(db, states)
+
+
+def test_killed_build_loses_nothing_and_next_build_catches_up(project):
+    ws, db = project
+    assert build(ws, db, T0).returncode == 0
+    states = [(T0, membership(db))]
+    add_day(db, T0)
+    segc = Path(sys.executable).with_name("segc")
+    command = [str(segc), "build", "--project", str(ws.root), "--database", str(db), "--as-of", str(day(1))]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    for line in proc.stdout:  # kill it once the first published table has been replaced
+        if "segments.segment_membership" in line or "segments.contact_" in line:
+            break
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    time.sleep(0.5)
+    if feed(db) != expected_feed(states):  # it got as far as recording the change feed
+        states.append((day(1), membership(db)))
+    check(db, states)
+    assert build(ws, db, day(2)).returncode == 0
+    states.append((day(2), membership(db)))
+    check(db, states)
