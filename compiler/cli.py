@@ -13,7 +13,7 @@ from . import emit, scaffold
 from .errors import CompileError, render_json
 from .runner import BuildResult, dbt
 from .sqlgen.plan import Plan
-from .sqlgen.relations import render_plain
+from .sqlgen.relations import UnportableSQL, render_plain
 from .workspace import Workspace, find, subset
 
 DIALECTS = ("duckdb", "postgres", "spark", "databricks", "snowflake", "bigquery", "trino")
@@ -82,19 +82,25 @@ def cmd_validate(args) -> int:
     return 0
 
 
-def compile_project(ws: Workspace):
+def compile_project(ws: Workspace, target: str | None = None):
+    """Load, then write the dbt project rendered in the dialect of `target`'s adapter; None on errors."""
     project = _load(ws)
     if project is None:
         return None
     scaffold.write(ws.root, overwrite_macros=False)
-    emit.write(project, ws.dbt_dir)
+    try:
+        _, _, dialect = scaffold.target_dialect(ws.dbt_dir, target)
+        emit.write(project, ws.dbt_dir, dialect)
+    except (scaffold.TargetError, UnportableSQL) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
     return project
 
 
 def cmd_compile(args) -> int:
     ws = Workspace(Path(args.project).resolve())
     started = time.perf_counter()
-    project = compile_project(ws)
+    project = compile_project(ws, args.target)
     if project is None:
         return 1
     print(f"compiled {len(project.segments)} segments, {len(project.scores)} scores, "
@@ -107,8 +113,9 @@ def run_build(ws: Workspace, as_of: datetime, database: Path | None, select: lis
               full_refresh: bool = False, target: str | None = None, echo=print,
               rebuild_history: bool = False) -> BuildResult | None:
     """compile + dbt build; None when the definitions are invalid."""
-    if compile_project(ws) is None:
+    if compile_project(ws, target) is None:
         return None
+    _, adapter, _ = scaffold.target_dialect(ws.dbt_dir, target)
     variables = {"as_of": as_of.isoformat(sep=" "), "segc_rebuild_history": rebuild_history}
     args = ["build", "--vars", json.dumps(variables)]
     if select:
@@ -118,14 +125,15 @@ def run_build(ws: Workspace, as_of: datetime, database: Path | None, select: lis
     if target:
         args += ["--target", target]
     echo(f"building at as_of {as_of.isoformat(sep=' ')} ...")
-    return dbt(args, ws.dbt_dir, database if target in (None, "duckdb") else None, echo=echo)
+    return dbt(args, ws.dbt_dir, database if adapter == "duckdb" else None, echo=echo)
 
 
 def report(result: BuildResult, seconds: float) -> None:
     models = result.count("model", "success")
     passed = result.count("test", "pass") + result.count("unit_test", "pass")
     failed = result.failures
-    print(f"{models} models built, {passed} tests passed, {len(failed)} failed, "
+    warned = sum(r["status"] == "warn" for r in result.results)
+    print(f"{models} models built, {passed} tests passed, {warned} warned, {len(failed)} failed, "
           f"{sum(r['status'] == 'skipped' for r in result.results)} skipped in {seconds:.1f}s")
     for r in failed:
         message = (r.get("message") or "").strip().splitlines()
@@ -197,7 +205,10 @@ def cmd_status(args) -> int:
         rows = con.execute("""
             select segment, as_of, members, entered, exited from (
               select *, row_number() over (partition by segment order by as_of desc) as recency
-              from segments.segment_summary) where recency <= ? order by segment, as_of""", [args.builds]).fetchall()
+              from segments.segment_summary
+              where segment in (select segment from segments.segment_summary
+                                where as_of = (select max(as_of) from segments.segment_summary)))
+            where recency <= ? order by segment, as_of""", [args.builds]).fetchall()
     if not rows:
         print("no builds recorded yet")
         return 0
@@ -238,17 +249,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("validate", cmd_validate, "check the definitions (no warehouse needed)",
                 "Load every YAML file under segments/ and report every problem as file:line:col.")
     p.add_argument("--format", choices=("text", "json"), default="text", help="diagnostics format")
-    command("compile", cmd_compile, "write the dbt project",
-            "Write models, sources, schema.yml (docs, tests, unit tests) into dbt_project/. "
-            "The same definitions always give byte-identical files.")
+    p = command("compile", cmd_compile, "write the dbt project",
+                "Write models, sources, schema.yml (docs, tests, unit tests) into dbt_project/, in the SQL "
+                "dialect of the target's dbt adapter. The same definitions always give byte-identical files.")
+    p.add_argument("--target", metavar="T", help="dbt target from dbt_project/profiles.yml whose adapter "
+                   "sets the SQL dialect (default: the profile's default, duckdb)")
     p = command("build", cmd_build, "compile, then dbt build (models and rule tests)",
                 "Compile, then run `dbt build`: materialize the tables and run every test.")
     p.add_argument("--as-of", type=parse_as_of, metavar="TS",
                    help="evaluation instant, UTC (default: now), e.g. 2026-11-28T00:00:00")
     p.add_argument("--database", metavar="FILE", help="DuckDB file (default: warehouse.duckdb in the project)")
     p.add_argument("--select", nargs="+", metavar="SELECTOR", help="dbt node selection, e.g. segment_membership+")
-    p.add_argument("--full-refresh", action="store_true", help="rebuild incremental models from scratch")
-    p.add_argument("--target", metavar="T", help="dbt target from dbt_project/profiles.yml (default: duckdb)")
+    p.add_argument("--full-refresh", action="store_true",
+                   help="rebuild every table from scratch, except the change feed and summary (see --rebuild-history)")
+    p.add_argument("--target", metavar="T", help="dbt target from dbt_project/profiles.yml: duckdb (default), "
+                   "postgres, spark, or one you add (docs/warehouses.md)")
     p.add_argument("--rebuild-history", action="store_true",
                    help="also rebuild the change feed, history and summary from this build on "
                         "(discards recorded history; allows an as_of earlier than the latest build)")

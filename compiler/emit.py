@@ -130,6 +130,8 @@ def _results_columns(project: ir.Project, plan: Plan) -> list[dict]:
 
 GRAIN = {"segment_membership": "segment", "contact_scores": "score", "contact_lifecycle": "lifecycle",
          "contact_rfm": "rfm"}
+CATALOG_AFTER_SOURCES = ("-- Published with the other tables, after the source tests pass:\n"
+                         "-- depends_on: {{ ref('segc_results') }}\n")
 INCREMENTAL = ("{{ config(materialized='incremental', full_refresh=var('segc_rebuild_history', false)) }}\n")
 HISTORY_GRAIN = {"segment_membership_changes": ["contact_id", "segment", "as_of"],
                  "segment_summary": ["segment", "as_of"], "segment_membership_history": ["contact_id", "segment", "valid_from"]}
@@ -187,13 +189,14 @@ def _sync_schema(project: ir.Project) -> tuple[list[dict], list[dict]]:
 def _fixture_value(value, typ: str) -> exp.Expression:
     """A unit-test fixture cell; `key` columns take the warehouse's key type from their literal."""
     if value is None:
-        return exp.Null() if typ == "key" else exp.cast(exp.Null(), outputs.sql_type(typ))
+        return exp.cast(exp.Null(), "BIGINT" if typ == "key" else outputs.sql_type(typ))
     if typ == "list":
         return exp.Array(expressions=[atoms.literal(v) for v in value])
     return atoms.literal(value)
 
 
-def _example_unit_test(project: ir.Project, plan: Plan, segment: ir.Segment, example: ir.Example) -> dict:
+def _example_unit_test(project: ir.Project, plan: Plan, segment: ir.Segment, example: ir.Example,
+                       dialect: str = "duckdb") -> dict:
     """A dbt unit test on the results model: given the example's rows, the segment flag is as expected."""
     contacts = project.contacts
     given = []
@@ -202,10 +205,7 @@ def _example_unit_test(project: ir.Project, plan: Plan, segment: ir.Segment, exa
         selects = [exp.select(*(_fixture_value(row.get(c), t).as_(c) for c, t in columns)) for row in rows]
         if not selects:
             selects = [exp.select(*(_fixture_value(None, t).as_(c) for c, t in columns)).where(exp.false())]
-        query = selects[0]
-        for s in selects[1:]:
-            query = exp.union(query, s, distinct=False)
-        return to_sql(query, "duckdb")
+        return to_sql(exp.union(*selects, distinct=False, copy=False) if len(selects) > 1 else selects[0], dialect)
 
     key_cols = [(contacts.key, "key")] + [c for c in contacts.columns if c[0] != contacts.key]
     given.append({"input": "source('%s', '%s')" % dbt_source(project, "contacts"), "format": "sql",
@@ -231,30 +231,33 @@ def _example_unit_test(project: ir.Project, plan: Plan, segment: ir.Segment, exa
     }
 
 
-def render(project: ir.Project) -> dict[str, str]:
-    """Every generated file of the dbt project, by path relative to `dbt_project/`."""
+def render(project: ir.Project, dialect: str = "duckdb") -> dict[str, str]:
+    """Every generated file of the dbt project, by path relative to `dbt_project/`, in `dialect`'s SQL."""
     plan = Plan(project)
     results = plan.results()
-    direct = Direct(project)
+    direct = Direct(project, published_refs=True)
     hashes = definition_hashes(project)
     files = {
         "models/sources.yml": _yaml(_sources(project)),
-        f"models/internal/{outputs.RESULTS}.sql": HEADER + render_dbt(results, project),
-        "models/segments/segment_catalog.sql": HEADER + render_dbt(
-            outputs.catalog(project, {s.name: hashes[("segment", s.name)] for s in project.segments}), project),
+        f"models/internal/{outputs.RESULTS}.sql": HEADER + render_dbt(results, project, dialect),
+        "models/segments/segment_catalog.sql": HEADER + CATALOG_AFTER_SOURCES + render_dbt(
+            outputs.catalog(project, {s.name: hashes[("segment", s.name)] for s in project.segments}), project,
+            dialect),
     }
     for model, query in outputs.published(project, plan).items():
-        files[f"models/segments/{model}.sql"] = HEADER + render_dbt(query, project)
+        files[f"models/segments/{model}.sql"] = HEADER + render_dbt(query, project, dialect)
     for model, build in (("segment_membership_changes", history.changes), ("segment_summary", history.summary)):
         files[f"models/segments/{model}.sql"] = (HEADER + INCREMENTAL + "{% if is_incremental() %}\n"
-                                                 + render_dbt(build(True), project) + "{% else %}\n"
-                                                 + render_dbt(build(False), project) + "{% endif %}\n")
-    files["models/segments/segment_membership_history.sql"] = HEADER + render_dbt(history.history(), project)
+                                                 + render_dbt(build(True), project, dialect) + "{% else %}\n"
+                                                 + render_dbt(build(False), project, dialect) + "{% endif %}\n")
+    files["models/segments/segment_membership_history.sql"] = HEADER + render_dbt(history.history(), project,
+                                                                                  dialect)
     for sync in project.syncs:
-        files[f"models/syncs/sync_{sync.name}.sql"] = HEADER + render_dbt(history.sync_members(project, sync), project)
+        files[f"models/syncs/sync_{sync.name}.sql"] = HEADER + render_dbt(history.sync_members(project, sync),
+                                                                          project, dialect)
         files[f"models/syncs/sync_{sync.name}_changes.sql"] = HEADER + render_dbt(
-            history.sync_changes(project, sync), project)
-    unit_tests = [_example_unit_test(project, plan, s, e) for s in project.segments for e in s.examples]
+            history.sync_changes(project, sync), project, dialect)
+    unit_tests = [_example_unit_test(project, plan, s, e, dialect) for s in project.segments for e in s.examples]
     internal = {"name": outputs.RESULTS, "description": "Every definition evaluated per contact in one pass "
                 "(internal; read the tables in the segments schema instead).",
                 "columns": _results_columns(project, plan)}
@@ -274,18 +277,18 @@ def render(project: ir.Project) -> dict[str, str]:
     for name, query in checks:
         files[f"tests/rules/assert_{name}.sql"] = (
             HEADER + "-- Fails with the contacts where the published table and the rule disagree.\n"
-            + "{{ config(tags=['segc_rules']) }}\n" + render_dbt(query, project))
+            + "{{ config(tags=['segc_rules']) }}\n" + render_dbt(query, project, dialect))
     for sync in project.syncs:
         files[f"tests/rules/warn_sync_{sync.name}_null_identifiers.sql"] = (
             HEADER + f"-- Members that sync '{sync.name}' leaves out because their {sync.identifier} is NULL.\n"
             + "{{ config(severity='warn', tags=['segc_syncs']) }}\n"
-            + render_dbt(history.sync_null_identifiers(project, sync), project))
+            + render_dbt(history.sync_null_identifiers(project, sync), project, dialect))
     return files
 
 
-def write(project: ir.Project, dbt_dir: Path) -> list[Path]:
+def write(project: ir.Project, dbt_dir: Path, dialect: str = "duckdb") -> list[Path]:
     """Write the generated files, removing stale generated ones; returns the paths written."""
-    files = render(project)
+    files = render(project, dialect)
     for folder in ("models", "tests/rules"):
         for old in sorted((dbt_dir / folder).rglob("*")) if (dbt_dir / folder).exists() else []:
             if old.is_file() and old.relative_to(dbt_dir).as_posix() not in files:

@@ -41,7 +41,7 @@ class Diagnostic:
             return str(self)
         gutter = f"{self.location.line:>5} | "
         caret = " " * (len(gutter) + self.location.col - 1) + "^"
-        return f"{self}\n{gutter}{line.expandtabs(1)}\n{caret}"
+        return f"{self}\n{gutter}{line.replace(chr(9), '→')}\n{caret}"  # a tab shows, one column wide
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -57,10 +57,16 @@ class CompileError(Exception):
         super().__init__("\n".join(map(str, self.diagnostics)))
 
 
-def did_you_mean(name: str, candidates) -> str | None:
+def closest(name, candidates) -> str | None:
+    """The candidate closest to `name` when one is close enough to be a typo of it."""
+    match = difflib.get_close_matches(str(name), sorted(map(str, candidates)), n=1, cutoff=0.7)
+    return match[0] if match else None
+
+
+def did_you_mean(name, candidates) -> str | None:
     """A hint naming the closest candidate, or None when nothing is close."""
-    match = difflib.get_close_matches(str(name), sorted(map(str, candidates)), n=1, cutoff=0.6)
-    return f"did you mean '{match[0]}'?" if match else None
+    match = closest(name, candidates)
+    return f"did you mean '{match}'?" if match else None
 
 
 def render_json(diagnostics: list[Diagnostic]) -> str:

@@ -2,23 +2,35 @@
 
 `parse(docs)` never stops at the first problem: each construct is checked, problems are
 recorded with the position of the offending node, and a construct that cannot be built is
-skipped so that checking goes on. Only a project without any diagnostic becomes IR.
+skipped (its builder returns None) so that checking goes on. Only a project without any
+diagnostic becomes IR. A bug in a check becomes an SEG000 diagnostic, never a traceback.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timezone
 
 from . import ir, spec
-from .errors import CompileError, Diagnostic, SourceLocation, did_you_mean
+from .errors import CompileError, Diagnostic, SourceLocation, closest, did_you_mean
 from .graph import check_cycles
 from .loader import Doc
 from .timeutil import shift
 
 EXAMPLE_AS_OF = datetime(2026, 1, 1)
 _MISSING = object()
+KINDS = (("segment", "segments"), ("score", "scores"), ("lifecycle", "lifecycles"), ("rfm", "rfm"), ("sync", "syncs"))
+FORM_KEYS = {"rfm": ("segment",), "event": ("stream",)}  # other forms' keys a form takes: {rfm: x, segment: y}
+AGGREGATE_EXAMPLES = {"count": "{gte: 2}", "first": "{within: 30d}", "last": "{older_than: 90d}"}
+TYPE_ALIASES = {"str": "string", "text": "string", "varchar": "string", "int": "integer", "bigint": "integer",
+                "float": "number", "double": "number", "decimal": "number", "numeric": "number", "bool": "boolean",
+                "datetime": "timestamp", "array": "list"}
+UNIT_WORDS = {"h": "h", "hour": "h", "hr": "h", "d": "d", "day": "d", "w": "w", "week": "w", "wk": "w",
+              "m": "mo", "mo": "mo", "month": "mo", "mth": "mo", "y": "y", "year": "y", "yr": "y"}
+QUOTED = {"a number": r"-?[0-9]+(\.[0-9]+)?", "an integer": r"-?[0-9]+", "true or false": r"true|false"}
+ONE_VALUE_OPS = {"eq": "in", "ne": "not_in", "has": "has_any or has_all"}  # given a list: what was meant
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,13 @@ class Node:
     def raw(self) -> str:
         return self.doc.raw.get(self.path, str(self.value))
 
+    @property
+    def described(self) -> str:
+        """The value as a message names it: `a list`, `null`, `'text'`, or a scalar as written."""
+        if self.value is None or isinstance(self.value, (dict, list)):
+            return "null" if self.value is None else f"a {_kind(self.value)}"
+        return f"'{self.value}'" if isinstance(self.value, str) else self.raw
+
 
 def _kind(value) -> str:
     if value is None:
@@ -64,114 +83,153 @@ def _kind(value) -> str:
     return {dict: "mapping", list: "list", str: "string"}.get(type(value), type(value).__name__)
 
 
+def _suggest(name, known, what: str) -> str | None:
+    """'did you mean' the closest known name, else the known names when there are few."""
+    known = [k for k in known if isinstance(k, str)]
+    return did_you_mean(name, known) or (f"{what}: {', '.join(known) or 'none'}" if len(known) <= 12 else None)
+
+
+def _name_hint(name: str) -> str:
+    fixed = re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_")
+    return "use lowercase letters, digits and _, starting with a letter, at most 63 characters" + (
+        f", e.g. '{fixed}'" if spec.NAME_RE.match(fixed) else "")
+
+
 class Parser:
     def __init__(self, docs: list[Doc]):
         self.docs = docs
         self.diagnostics: list[Diagnostic] = []
+        self.muted: set[str] = set()  # codes whose real cause is reported elsewhere (unreadable file, no sources)
         self.refs: list[tuple[tuple[str, str], tuple[str, str], SourceLocation]] = []
-        self.names: dict[str, dict[str, SourceLocation]] = {
-            k: {} for k in ("segment", "score", "lifecycle", "rfm", "sync")}
+        self.names: dict[str, dict[str, SourceLocation]] = {kind: {} for kind, _ in KINDS}
         self.grades: dict[str, list[str]] = {}
         self.stages: dict[str, list[str]] = {}
         self.rfm_segments: dict[str, list[str]] = {}
         self.contacts: ir.Contacts | None = None
         self.streams: dict[str, ir.Stream] = {}
-        self.owner: tuple[str, str] = ("", "")  # the definition whose conditions are being parsed
+        self.owner: tuple[str, str | None] = ("", None)  # the definition whose conditions are being parsed
 
-    # -- reporting ---------------------------------------------------------------------------
+    # -- reporting and shapes ----------------------------------------------------------------
 
     def error(self, code: str, message: str, loc: SourceLocation, hint: str | None = None) -> None:
-        self.diagnostics.append(Diagnostic(code, message, loc, hint))
+        if code not in self.muted:
+            self.diagnostics.append(Diagnostic(code, message, loc, hint))
+
+    def guarded(self, node: Node, check, *args):
+        """Run one check; a bug in it becomes a diagnostic at the node instead of a traceback."""
+        try:
+            return check(node, *args)
+        except Exception as exc:  # noqa: BLE001 - reported, with the other diagnostics
+            self.error("SEG000", f"internal error while checking this: {type(exc).__name__}: {exc}", node.loc,
+                       "a bug in segc; please report it with this file")
+            return None
+
+    def wrong_type(self, node: Node, what: str, expected: str, hint: str | None = None) -> None:
+        """A value of the wrong type, naming YAML 1.1's implicit conversions when they bit."""
+        kind = _kind(node.value)
+        if expected == "a string" and kind in ("boolean", "number", "date", "timestamp"):
+            self.error("SEG006", f"{what} must be a string, but YAML read {node.raw} as a {kind}", node.loc,
+                       f'quote it: "{node.raw}"')
+            return
+        if hint is None and node.value is None and expected.startswith(("a mapping", "a list")):
+            hint = "nothing is written here: indent the entries under the key"
+        elif hint is None and expected == "a list" and isinstance(node.value, dict):
+            hint = "start each item with '- '"
+        elif hint is None and isinstance(node.value, str) and re.fullmatch(QUOTED.get(expected, "(?!)"), node.value):
+            hint = "remove the quotes"
+        self.error("SEG005", f"{what} must be {expected}, got {node.described}", node.loc, hint)
 
     def mapping(self, node: Node, allowed, required=(), what="entry") -> bool:
         """Check that `node` is a mapping with only `allowed` keys and all `required` ones."""
         if not isinstance(node.value, dict):
-            self.error("SEG005", f"{what} must be a mapping, got {_kind(node.value)}", node.loc)
+            self.wrong_type(node, what, "a mapping")
             return False
-        for key in node.value:
-            if key not in allowed:
-                self.error("SEG003", f"unknown key '{key}' in {what}", node.key_loc(key),
-                           did_you_mean(key, allowed))
-        for key in required:
-            if key not in node.value:
-                self.error("SEG004", f"{what} is missing required key '{key}'", node.loc)
-        return all(key in node.value for key in required)
+        guessed = set()  # a misspelt required key is reported once, as unknown
+        for key in (k for k in node.value if k not in allowed):
+            guessed.add(closest(key, allowed))
+            self.error("SEG003", f"unknown key '{key}' in {what}", node.key_loc(key),
+                       did_you_mean(key, allowed) or f"expected one of: {', '.join(allowed)}")
+        missing = [key for key in required if key not in node.value]
+        for key in (k for k in missing if k not in guessed):
+            self.error("SEG004", f"{what} is missing required key '{key}'", node.loc)
+        return not missing
 
     def string(self, node: Node | None, what: str, default=_MISSING) -> str | None:
         if node is None:
             return None if default is _MISSING else default
         if isinstance(node.value, str):
             return node.value
-        self.type_trap(node, what, "a string")
+        self.wrong_type(node, what, "a string")
         return None
 
-    def type_trap(self, node: Node, what: str, expected: str) -> None:
-        """Report a value of the wrong type, naming YAML 1.1's implicit conversions when they bit."""
-        kind = _kind(node.value)
-        hint = None
-        if expected == "a string" and kind in ("boolean", "number", "date", "timestamp"):
-            hint = f'quote it: "{node.raw}"'
-            message = f"{what} must be a string, but YAML read {node.raw} as a {kind}"
-        else:
-            message = f"{what} must be {expected}, got {kind}"
-        self.error("SEG005" if hint is None else "SEG006", message, node.loc, hint)
-
-    def name(self, node: Node | None, kind: str, register: bool = True) -> str | None:
-        if node is None:
-            return None
+    def name(self, node: Node | None, kind: str, seen: dict | None = None) -> str | None:
+        """A name; registered in `seen` (name -> location) when given, to catch duplicates."""
         value = self.string(node, f"{kind} name")
         if value is None:
             return None
         if not spec.NAME_RE.match(value):
-            self.error("SEG008", f"invalid {kind} name '{value}'", node.loc,
-                       "use lowercase letters, digits and _, starting with a letter (at most 63)")
+            self.error("SEG008", f"invalid {kind} name '{value}'", node.loc, _name_hint(value))
             return None
-        if register:
-            seen = self.names[kind]
+        if seen is not None:
             if value in seen:
-                self.error("SEG009", f"duplicate {kind} name '{value}'", node.loc,
-                           f"first defined at {seen[value]}")
+                self.error("SEG009", f"duplicate {kind} name '{value}'", node.loc, f"first defined at {seen[value]}")
                 return None
             seen[value] = node.loc
         return value
 
-    def nonempty_list(self, node: Node, what: str) -> list[Node] | None:
+    def items(self, node: Node, what: str, empty_ok=False) -> list[Node] | None:
         if not isinstance(node.value, list):
-            self.error("SEG005", f"{what} must be a list, got {_kind(node.value)}", node.loc)
+            self.wrong_type(node, what, "a list")
             return None
-        if not node.value:
+        if not node.value and not empty_ok:
             self.error("SEG007", f"{what} must not be empty", node.loc)
             return None
         return node.items()
 
-    def one_or_many(self, node: Node, what: str) -> tuple[str, ...]:
-        items = node.items() if isinstance(node.value, list) else [node]
-        if isinstance(node.value, list) and not items:
-            self.error("SEG007", f"{what} must not be empty", node.loc)
-        return tuple(v for v in (self.string(i, what) for i in items) if v is not None)
+    def each(self, node: Node, key: str, build, empty_ok=False) -> tuple | None:
+        """Build every item of the list at `key`, checking all; None if any failed, () if absent."""
+        if key not in node.value:
+            return ()
+        items = self.items(node.child(key), f"'{key}'", empty_ok)
+        built = [build(i) for i in items or ()]
+        return None if items is None or any(b is None for b in built) else tuple(built)
+
+    def strings(self, node: Node, what: str, empty_ok=False) -> list[Node] | None:
+        """One string or a list of strings, as nodes; None after reporting a problem."""
+        items = self.items(node, what, empty_ok) if isinstance(node.value, list) else [node]
+        good = [i for i in items or () if self.string(i, what) is not None]
+        return good if items is not None and len(good) == len(items) else None
 
     def duration(self, node: Node, what="duration", units=("h", "d", "w", "mo", "y")) -> ir.Duration | None:
         match = spec.DURATION_RE.match(node.value) if isinstance(node.value, str) else None
-        if not match or match.group(2) not in units:
-            self.error("SEG010", f"invalid {what} {node.raw!r}", node.loc,
-                       f"write a positive integer and a unit ({', '.join(units)}), e.g. 90d")
-            return None
-        return ir.Duration(int(match.group(1)), match.group(2))
-
-    def number(self, node: Node, what: str, integer=False) -> float | int | None:
-        ok = isinstance(node.value, int) if integer else isinstance(node.value, (int, float))
-        if ok and not isinstance(node.value, bool):
-            return node.value
-        self.type_trap(node, what, "an integer" if integer else "a number")
+        if match and match.group(2) in units:
+            return ir.Duration(int(match.group(1)), match.group(2))
+        hint = f"write a positive whole number and one of {', '.join(units[:-1])} or {units[-1]}, e.g. 90d"
+        meant = re.fullmatch(r"\s*0*([1-9][0-9]*)\s*([a-z]*?)s?\s*", str(node.value).lower())
+        if meant and not meant[2]:
+            hint = f"add a unit, e.g. {meant[1]}d"
+        elif meant and UNIT_WORDS.get(meant[2]) in units:
+            hint = f"write {meant[1]}{UNIT_WORDS[meant[2]]}"
+        self.error("SEG010", f"invalid {what} {node.described}", node.loc, hint)
         return None
 
-    def meta(self, node: Node) -> dict:
-        tags = node.get("tags")
-        return {
-            "description": self.string(node.get("description"), "description", "") or "",
-            "owner": self.string(node.get("owner"), "owner"),
-            "tags": self.one_or_many(tags, "tags") if tags is not None else (),
-        }
+    def number(self, node: Node, what: str, integer=False) -> float | int | None:
+        v = node.value
+        if isinstance(v, bool) or not isinstance(v, int if integer else (int, float)):
+            self.wrong_type(node, what, "an integer" if integer else "a number")
+            return None
+        if not math.isfinite(v):
+            self.error("SEG005", f"{what} must be a finite number, got {node.raw}", node.loc)
+            return None
+        return v
+
+    def meta(self, node: Node, tags=True) -> dict:
+        out = {"description": self.string(node.get("description"), "'description'", "") or "",
+               "owner": self.string(node.get("owner"), "'owner'")}
+        if tags:
+            found = self.strings(node.child("tags"), "'tags'", empty_ok=True) if "tags" in node.value else ()
+            out["tags"] = tuple(t.value for t in found or ())
+        return out
 
     # -- sources -----------------------------------------------------------------------------
 
@@ -181,198 +239,203 @@ class Parser:
             return None
         parts = value.split(".") if dotted else [value]
         if not all(spec.IDENT_RE.match(p) for p in parts) or (dotted and not 2 <= len(parts) <= 3):
-            shape = "schema.table" if dotted else "a SQL identifier (letters, digits, _)"
+            shape = "schema.table" if dotted else "a SQL identifier: letters, digits and _, not starting with a digit"
             self.error("SEG008", f"invalid {what} '{value}'", node.loc, f"expected {shape}")
             return None
         return value
 
     def columns(self, node: Node | None) -> tuple[tuple[str, str], ...]:
+        """`name: type` pairs; the well-formed ones, so that uses of the others are still checked."""
         if node is None:
             return ()
         if not isinstance(node.value, dict):
-            self.error("SEG005", f"columns must be a mapping of name: type, got {_kind(node.value)}", node.loc)
+            self.wrong_type(node, "'columns'", "a mapping of name: type")
             return ()
         out = []
         for key in node.value:
-            if not isinstance(key, str) or not spec.IDENT_RE.match(key):
-                self.error("SEG008", f"invalid column name '{key}'", node.key_loc(key))
+            if not spec.IDENT_RE.match(key):
+                self.error("SEG008", f"invalid column name '{key}'", node.key_loc(key),
+                           "column names are SQL identifiers: letters, digits and _, not starting with a digit")
                 continue
             child = node.child(key)
             typ = self.string(child, f"type of column '{key}'")
             if typ is not None and typ not in ir.TYPES:
+                alias = TYPE_ALIASES.get(typ.lower())
                 self.error("SEG005", f"unknown type '{typ}' for column '{key}'", child.loc,
-                           did_you_mean(typ, ir.TYPES) or f"one of {', '.join(ir.TYPES)}")
+                           f"did you mean '{alias}'?" if alias else _suggest(typ, ir.TYPES, "types"))
             elif typ is not None:
                 out.append((key, typ))
         return tuple(out)
 
     def sources(self, node: Node) -> None:
-        if not self.mapping(node, spec.SOURCES, ("contacts",), "sources"):
-            return
-        c = node.child("contacts")
-        if self.mapping(c, spec.CONTACTS, ("relation", "key"), "contacts"):
-            relation = self.identifier(c.child("relation"), "relation", dotted=True)
-            key = self.identifier(c.child("key"), "key column")
-            columns = self.columns(c.get("columns"))
-            if relation and key:
-                self.contacts = ir.Contacts(relation, key, columns)
+        """Contacts and streams. Each is registered even when partly wrong (that is reported),
+        so that the conditions using it are still checked."""
+        self.mapping(node, spec.SOURCES, ("contacts",), "sources")
+        c = node.get("contacts")
+        if c is not None:
+            self.mapping(c, spec.CONTACTS, ("relation", "key"), "contacts")
+            if isinstance(c.value, dict):
+                self.contacts = ir.Contacts(self.identifier(c.get("relation"), "relation", dotted=True),
+                                            self.identifier(c.get("key"), "key column"), self.columns(c.get("columns")))
         streams = node.get("streams")
         if streams is None:
             return
         if not isinstance(streams.value, dict):
-            self.error("SEG005", f"streams must be a mapping, got {_kind(streams.value)}", streams.loc)
+            self.wrong_type(streams, "'streams'", "a mapping of name: stream")
             return
         for name in streams.value:
             s = streams.child(name)
-            if not isinstance(name, str) or not spec.NAME_RE.match(name):
-                self.error("SEG008", f"invalid stream name '{name}'", streams.key_loc(name))
+            if not spec.NAME_RE.match(name):
+                self.error("SEG008", f"invalid stream name '{name}'", streams.key_loc(name), _name_hint(name))
+            self.mapping(s, spec.STREAM, ("relation", "contact_key", "timestamp"), f"stream '{name}'")
+            if not isinstance(s.value, dict):
                 continue
-            if not self.mapping(s, spec.STREAM, ("relation", "contact_key", "timestamp"), f"stream '{name}'"):
-                continue
-            fields = [self.identifier(s.child(k), k, dotted=(k == "relation"))
+            fields = [self.identifier(s.get(k), k, dotted=(k == "relation"))
                       for k in ("relation", "contact_key", "timestamp")]
-            event_type = self.identifier(s.get("event_type"), "event_type column") if s.get("event_type") else None
-            columns = self.columns(s.get("columns"))
-            if all(fields):
-                self.streams[name] = ir.Stream(name, *fields, event_type, columns)
+            # a wrong event_type column is reported: keep 'event' usable on the stream meanwhile
+            event_type = self.identifier(s.get("event_type"), "event_type column") or (
+                "?" if "event_type" in s.value else None)
+            self.streams[name] = ir.Stream(name, *fields, event_type, self.columns(s.get("columns")))
 
     # -- values ------------------------------------------------------------------------------
 
     def typed_value(self, node: Node, typ: str, what: str):
         """A YAML scalar converted to the column's type, or None after reporting why not."""
-        v = node.value
-        if typ == "string" or typ == "list":
+        if typ in ("string", "list"):
             return self.string(node, what)
         if typ in spec.NUMERIC_TYPES:
             return self.number(node, what, integer=(typ == "integer"))
         if typ == "boolean":
-            if isinstance(v, bool):
-                return v
-            self.type_trap(node, what, "true or false")
+            if isinstance(node.value, bool):
+                return node.value
+            self.wrong_type(node, what, "true or false")
             return None
-        if typ in ("date", "timestamp"):
-            parsed = _parse_time(v, typ)
-            if parsed is None:
-                example = "2026-01-31" if typ == "date" else "2026-01-31T08:00:00"
-                self.error("SEG005", f"{what} must be a {typ}, got {node.raw!r}", node.loc, f"e.g. {example}")
-            return parsed
-        raise AssertionError(typ)
+        parsed = _parse_time(node.value, typ)
+        if parsed is None:
+            example = "2026-01-31" if typ == "date" else "2026-01-31T08:00:00"
+            self.error("SEG005", f"{what} must be a {typ}, got {node.described}", node.loc, f"e.g. {example}")
+        return parsed
 
-    def predicate_ops(self, node: Node, column: str, typ: str, skip=()) -> list[ir.Predicate]:
+    def predicate_ops(self, node: Node, column: str, typ: str, skip=()) -> tuple[ir.Predicate, ...] | None:
         """The operators of one column mapping: `{eq: x, ne: y}` (several ops are ANDed)."""
-        preds = []
         allowed = spec.OPERATORS_BY_TYPE[typ]
-        for op in node.value:
-            if op in skip:
-                continue
-            child = node.child(op)
+        takes = f"{typ} columns take: {', '.join(allowed)}"
+        ops = [op for op in node.value if op not in skip]
+        if not ops:
+            self.error("SEG004", f"no operator given for column '{column}'", node.loc, takes)
+            return None
+        preds = []
+        for op in ops:
             if op not in allowed:
                 if op in spec.ALL_OPERATORS:
-                    self.error("SEG104", f"operator '{op}' is not valid for {typ} column '{column}'",
-                               node.key_loc(op), f"{typ} columns take: {', '.join(allowed)}")
+                    self.error("SEG104", f"operator '{op}' does not apply to {typ} column '{column}'",
+                               node.key_loc(op), takes)
                 else:
                     self.error("SEG003", f"unknown operator '{op}'", node.key_loc(op),
-                               did_you_mean(op, allowed) or f"{typ} columns take: {', '.join(allowed)}")
+                               did_you_mean(op, allowed) or takes)
+                preds.append(None)
                 continue
-            value = self.op_value(child, op, typ, column)
-            if value is not None:
-                preds.append(ir.Predicate(column, typ, op, value))
-        if not preds and not any(op not in skip for op in node.value):
-            self.error("SEG004", f"no operator given for column '{column}'", node.loc,
-                       f"e.g. {{eq: ...}}; {typ} columns take: {', '.join(allowed)}")
-        return preds
+            value = self.op_value(node.child(op), op, typ, f"on {typ} column '{column}'")
+            preds.append(None if value is None else ir.Predicate(column, typ, op, value))
+        return None if any(p is None for p in preds) else tuple(preds)
 
-    def op_value(self, node: Node, op: str, typ: str, column: str):
-        what = f"value of '{op}' on {typ} column '{column}'"
+    def op_value(self, node: Node, op: str, typ: str, target: str):
+        """The typed value of one operator; `target` says what it applies to, for messages."""
+        what = f"'{op}' {target}"
         if op == "is_null":
             if isinstance(node.value, bool):
                 return node.value
-            self.type_trap(node, what, "true or false")
+            self.wrong_type(node, what, "true or false")
+            return None
+        if node.value is None:
+            self.error("SEG005", f"{what} has no value", node.loc, "to test for a missing value write is_null: true")
             return None
         if op in ("within", "older_than"):
             return self.duration(node)
         if op == "age":
-            tests = self.comparisons(node, "age", integer=True)
-            return tests or None
+            return self.comparisons(node, what, integer=True)
         if op in ("in", "not_in", "has_any", "has_all", "between"):
-            items = self.nonempty_list(node, f"'{op}' list")
-            if items is None:
+            items = self.items(node, what)
+            values = [self.typed_value(i, typ, f"item of {what}") for i in items or ()]
+            if items is None or any(v is None for v in values):
                 return None
-            values = [self.typed_value(i, typ, f"item of '{op}' on {typ} column '{column}'") for i in items]
-            if any(v is None for v in values):
+            if op == "between" and len(values) != 2:
+                self.error("SEG005", f"{what} takes [low, high], got {len(values)} value(s)", node.loc)
                 return None
-            if op == "between":
-                if len(values) != 2:
-                    self.error("SEG005", "'between' takes exactly two values [low, high]", node.loc)
-                    return None
-                if values[0] > values[1]:
-                    self.error("SEG114", f"'between' low bound {values[0]} is above high bound {values[1]}",
-                               node.loc, "write [low, high]")
-                    return None
+            if op == "between" and values[0] > values[1]:
+                low, high = (i.raw for i in items)
+                self.error("SEG114", f"{what}: low bound {low} is above high bound {high}", node.loc,
+                           f"write [{high}, {low}]")
+                return None
             return tuple(values)
+        if isinstance(node.value, list) and op in ONE_VALUE_OPS:
+            self.error("SEG005", f"{what} takes one value, got a list", node.loc,
+                       f"to match any of several values use {ONE_VALUE_OPS[op]}")
+            return None
         value = self.typed_value(node, typ, what)
-        if op == "matches" and value is not None:
-            return self.regex(node, value)
-        return value
+        return self.regex(node, value) if op == "matches" and value is not None else value
 
     def regex(self, node: Node, pattern: str) -> str | None:
+        """A search pattern every target warehouse reads the same way."""
+        found = [f"{what} '{m.group(0)}'" for rx, what in spec.NON_PORTABLE_REGEX for m in [rx.search(pattern)] if m]
+        if found:
+            self.error("SEG107", f"regular expression uses {', '.join(found)}, which DuckDB, PostgreSQL and Spark "
+                       "do not read alike", node.loc, "use only classes, anchors, groups, alternation and quantifiers")
+            return None
         try:
             re.compile(pattern)
         except re.error as exc:
-            self.error("SEG106", f"invalid regular expression: {exc.msg}", node.loc)
+            self.error("SEG106", f"invalid regular expression: {exc.msg} at position {exc.pos}", node.loc)
             return None
-        for found, what in spec.NON_PORTABLE_REGEX:
-            if found.search(pattern):
-                self.error("SEG107", f"non-portable regular expression: {what} "
-                           f"'{found.search(pattern).group(0)}' is read differently by DuckDB, PostgreSQL and Spark",
-                           node.loc, "use plain classes, anchors, groups, alternation and quantifiers")
-                return None
         return pattern
 
-    def comparisons(self, node: Node, what: str, integer=False, skip=()) -> tuple[ir.Comparison, ...]:
-        """`{gte: 2, lt: 5}` on a computed number."""
+    def comparisons(self, node: Node, what: str, integer=False, skip=()) -> tuple[ir.Comparison, ...] | None:
+        """`{gte: 2, lt: 5}` on a computed number; None after reporting a problem."""
         if not isinstance(node.value, dict):
-            self.error("SEG005", f"{what} must be a mapping of comparisons like {{gte: 1}}, "
-                       f"got {_kind(node.value)}", node.loc)
-            return ()
+            self.wrong_type(node, what, "a mapping of comparisons like {gte: 1}")
+            return None
+        ops = [op for op in node.value if op not in skip]
+        if not ops:
+            self.error("SEG004", f"{what} needs a comparison such as gte: 1", node.loc,
+                       f"one of {', '.join(spec.NUMERIC_COMPARE)}")
+            return None
         out = []
-        allowed = spec.NUMERIC_COMPARE
-        for op in node.value:
-            if op in skip:
-                continue
-            if op not in allowed:
+        for op in ops:
+            if op not in spec.NUMERIC_COMPARE:
                 self.error("SEG003", f"unknown comparison '{op}' in {what}", node.key_loc(op),
-                           did_you_mean(op, allowed + tuple(skip)) or f"one of {', '.join(allowed)}")
+                           did_you_mean(op, spec.NUMERIC_COMPARE) or f"one of {', '.join(spec.NUMERIC_COMPARE)}")
+                out.append(None)
                 continue
-            child = node.child(op)
-            value = self.op_value(child, op, "integer" if integer else "number", what)
-            if value is not None:
-                out.append(ir.Comparison(op, value))
-        if not out and not any(op not in skip for op in node.value):
-            self.error("SEG004", f"{what} needs a comparison such as gte", node.loc)
-        return tuple(out)
+            value = self.op_value(node.child(op), op, "integer" if integer else "number", f"in {what}")
+            out.append(None if value is None else ir.Comparison(op, value))
+        return None if any(c is None for c in out) else tuple(out)
 
     # -- conditions --------------------------------------------------------------------------
 
     def condition(self, node: Node) -> ir.Condition | None:
         v = node.value
         if not isinstance(v, dict):
-            self.error("SEG005", f"a condition must be a mapping, got {_kind(v)}", node.loc)
+            hint = "combine conditions with all: [...] or any: [...]" if isinstance(v, list) else None
+            self.wrong_type(node, "a condition", "a mapping", hint)
             return None
         forms = [f for f in spec.CONDITION_FORMS if f in v]
         if not forms:
-            first = next(iter(v), "")
-            self.error("SEG111", "not a condition: expected one of " + ", ".join(spec.CONDITION_FORMS),
-                       node.loc, did_you_mean(first, spec.CONDITION_FORMS))
+            columns = [c for c, _ in self.contacts.columns] if self.contacts else []
+            guess = next(filter(None, (did_you_mean(k, spec.CONDITION_FORMS) for k in v)), None) or next(
+                (f"for a contact column write {{attribute: {k}, eq: ...}}" for k in v if k in columns), None)
+            self.error("SEG111", "not a condition: it needs one of " + ", ".join(spec.CONDITION_FORMS), node.loc, guess)
             return None
         form = forms[0]
+        extra = [f for f in forms[1:] if f not in FORM_KEYS.get(form, ())]
+        if extra:
+            self.error("SEG111", f"a condition has one form, but this one has '{form}' and '{extra[0]}'",
+                       node.key_loc(extra[0]), "combine conditions with all: [...] or any: [...]")
+            return None
         if form in ("all", "any"):
             self.mapping(node, (form,), (), f"'{form}' condition")
-            items = self.nonempty_list(node.child(form), f"'{form}'")
-            if items is None:
-                return None
-            parts = [self.condition(i) for i in items]
-            if any(p is None for p in parts):
+            items = self.items(node.child(form), f"'{form}'")
+            parts = [self.condition(i) for i in items or ()]
+            if items is None or any(p is None for p in parts):
                 return None
             return (ir.All if form == "all" else ir.Any_)(tuple(parts))
         if form == "not":
@@ -382,169 +445,166 @@ class Parser:
         return getattr(self, f"cond_{'event' if form == 'stream' else form}")(node)
 
     def cond_attribute(self, node: Node):
-        column = self.string(node.child("attribute"), "attribute")
+        column = self.string(node.child("attribute"), "'attribute'")
         if column is None or self.contacts is None:
             return None
         typ = self.contacts.type_of(column)
         if typ is None:
-            known = [c for c, _ in self.contacts.columns]
             self.error("SEG102", f"unknown column '{column}' in contacts", node.child("attribute").loc,
-                       did_you_mean(column, known) or f"declared columns: {', '.join(known)}")
+                       _suggest(column, [c for c, _ in self.contacts.columns], "declared columns"))
             return None
         preds = self.predicate_ops(node, column, typ, skip=("attribute",))
-        if not preds or len(preds) != len(node.value) - 1:
+        if preds is None:
             return None
         parts = tuple(ir.Attribute(p) for p in preds)
         return parts[0] if len(parts) == 1 else ir.All(parts)
 
-    def stream_of(self, node: Node | None, default: str = "events") -> ir.Stream | None:
-        name = default if node is None else self.string(node, "stream")
-        if name is None:
-            return None
-        if name not in self.streams:
-            loc = node.loc if node is not None else None
-            if loc is None:
-                return None  # the default stream is absent: reported by the caller
-            self.error("SEG101", f"unknown stream '{name}'", loc,
-                       did_you_mean(name, self.streams) or f"declared streams: {', '.join(self.streams) or 'none'}")
-            return None
-        return self.streams[name]
-
-    def row_filter(self, node: Node, default_stream: str, what: str) -> ir.RowFilter | None:
-        stream = self.stream_of(node.get("stream"), default_stream)
+    def row_filter(self, node: Node, default_stream: str, what: str) -> tuple[ir.Stream | None, ir.RowFilter | None]:
+        """The stream a condition (or an RFM) reads, and its rows: None after reporting a problem."""
+        events = self.strings(node.child("event"), "'event'") if "event" in node.value else []
+        within = self.duration(node.child("within")) if "within" in node.value else None
+        named = node.get("stream")
+        name = self.string(named, "'stream'") if named else default_stream
+        stream = self.streams.get(name) if name is not None else None
         if stream is None:
-            if node.get("stream") is None:
+            if named and name is not None:
+                self.error("SEG101", f"unknown stream '{name}'", named.loc,
+                           _suggest(name, self.streams, "declared streams"))
+            elif name is not None:
                 self.error("SEG101", f"{what} needs 'stream': there is no stream named '{default_stream}'", node.loc,
-                           f"declared streams: {', '.join(self.streams) or 'none'}")
-            return None
-        events = ()
-        if node.get("event") is not None:
-            events = self.one_or_many(node.child("event"), "event")
-            if stream.event_type is None:
-                self.error("SEG104", f"stream '{stream.name}' has no event_type column, so 'event' cannot be used",
-                           node.key_loc("event"), "filter with 'where' instead, or declare event_type")
-                return None
+                           _suggest(default_stream, self.streams, "declared streams"))
+            return None, None
+        if "event" in node.value and stream.event_type is None:
+            self.error("SEG104", f"stream '{stream.name}' has no event_type column, so 'event' does not apply",
+                       node.key_loc("event"), "filter with 'where' instead, or declare event_type")
+            events = None
         where = self.where(node.get("where"), stream)
-        within = self.duration(node.child("within")) if node.get("within") is not None else None
-        if where is None or (node.get("within") is not None and within is None):
-            return None
-        return ir.RowFilter(stream.name, tuple(sorted(set(events))), where, within)
+        if events is None or where is None or ("within" in node.value and within is None):
+            return stream, None
+        return stream, ir.RowFilter(stream.name, tuple(sorted({e.value for e in events})), where, within)
 
     def where(self, node: Node | None, stream: ir.Stream) -> tuple[ir.Predicate, ...] | None:
         if node is None:
             return ()
         if not isinstance(node.value, dict):
-            self.error("SEG005", f"where must be a mapping of column: {{op: value}}, got {_kind(node.value)}", node.loc)
+            self.wrong_type(node, "'where'", "a mapping of column: {operator: value}")
             return None
-        preds, ok = [], True
+        preds: list = []
         for column in node.value:
             child = node.child(column)
             typ = stream.type_of(column)
             if typ is None:
-                known = [c for c, _ in stream.columns]
                 self.error("SEG102", f"unknown column '{column}' in stream '{stream.name}'", node.key_loc(column),
-                           did_you_mean(column, known) or f"declared columns: {', '.join(known) or 'none'}")
-                ok = False
-                continue
-            if not isinstance(child.value, dict):
-                self.error("SEG005", f"where '{column}' must be a mapping of operators, got {_kind(child.value)}",
-                           child.loc, f"e.g. {column}: {{eq: ...}}")
-                ok = False
-                continue
-            found = self.predicate_ops(child, column, typ)
-            ok = ok and len(found) == len(child.value)
-            preds.extend(found)
-        return tuple(preds) if ok else None
+                           _suggest(column, [c for c, _ in stream.columns], "declared columns"))
+                preds.append(None)
+            elif not isinstance(child.value, dict):
+                example = f"e.g. {column}: {{eq: {child.raw}}}" if not isinstance(child.value, list) else None
+                self.wrong_type(child, f"where '{column}'", "a mapping of operators", example)
+                preds.append(None)
+            else:
+                preds.extend(self.predicate_ops(child, column, typ) or [None])
+        return None if any(p is None for p in preds) else tuple(preds)
 
     def cond_event(self, node: Node):
         self.mapping(node, spec.EVENT, (), "event condition")
-        rows = self.row_filter(node, "events", "event condition")
+        stream, rows = self.row_filter(node, "events", "event condition")
         aggs = [k for k in spec.AGGREGATES if k in node.value]
         if len(aggs) > 1:
             self.error("SEG005", f"an event condition takes one aggregate, got {', '.join(aggs)}",
-                       node.key_loc(aggs[1]), "combine several with 'all'")
-            return None
+                       node.key_loc(aggs[1]), "combine several with all: [...]")
+        agg = self.aggregate(node.child(aggs[0]), aggs[0], stream) if aggs and stream else None
         follow = None
-        if node.get("not_followed_by") is not None:
-            f = node.child("not_followed_by")
-            if self.mapping(f, spec.FOLLOW, (), "not_followed_by") and rows is not None:
-                second = self.row_filter(f, rows.stream, "not_followed_by")
-                follow = ir.NotFollowedBy(second) if second else None
+        if "not_followed_by" in node.value:
+            second = node.child("not_followed_by")
+            if self.mapping(second, spec.FOLLOW, (), "not_followed_by") and stream:
+                follow_rows = self.row_filter(second, stream.name, "not_followed_by")[1]
+                follow = ir.NotFollowedBy(follow_rows) if follow_rows else None
             if follow is None:
                 return None
-        if rows is None:
+        if rows is None or len(aggs) > 1 or (aggs and agg is None):
             return None
         if not aggs:
-            default = None if follow else ir.Aggregate("count", None, (ir.Comparison("gte", 1),))
-            return ir.Event(rows, default, follow)
-        agg = self.aggregate(node.child(aggs[0]), aggs[0], self.streams[rows.stream])
-        return ir.Event(rows, agg, follow) if agg else None
+            agg = None if follow else ir.Aggregate("count", None, (ir.Comparison("gte", 1),))
+        return ir.Event(rows, agg, follow)
 
     def aggregate(self, node: Node, kind: str, stream: ir.Stream) -> ir.Aggregate | None:
+        example = AGGREGATE_EXAMPLES.get(kind, "{of: amount, gte: 100}")
+        if not isinstance(node.value, dict):
+            self.wrong_type(node, f"'{kind}'", f"a mapping like {example}")
+            return None
         if kind in ("first", "last"):
-            if not self.mapping(node, ("within", "older_than"), (), f"'{kind}'"):
-                return None
-            tests = [ir.Comparison(op, self.duration(node.child(op))) for op in ("within", "older_than")
-                     if op in node.value]
-            if not node.value:
-                self.error("SEG004", f"'{kind}' needs within or older_than", node.loc)
-            if not tests or any(t.value is None for t in tests):
-                return None
-            return ir.Aggregate(kind, None, tuple(tests))
+            self.mapping(node, ("within", "older_than"), (), f"'{kind}'")
+            tests = [ir.Comparison(op, self.duration(node.child(op)))
+                     for op in ("within", "older_than") if op in node.value]
+            if not tests:
+                self.error("SEG004", f"'{kind}' needs within or older_than", node.loc, f"e.g. {kind}: {example}")
+            return ir.Aggregate(kind, None, tuple(tests)) if tests and all(t.value for t in tests) else None
         of = None
-        if kind != "count":
-            if not isinstance(node.value, dict) or "of" not in node.value:
-                self.error("SEG004", f"'{kind}' needs 'of: COLUMN'", node.loc, f"e.g. {kind}: {{of: amount, gte: 100}}")
-                return None
-            of = self.string(node.child("of"), "of")
-            typ = stream.type_of(of) if of else None
-            if of is not None and typ is None:
-                known = [c for c, _ in stream.columns]
-                self.error("SEG102", f"unknown column '{of}' in stream '{stream.name}'", node.child("of").loc,
-                           did_you_mean(of, known) or f"declared columns: {', '.join(known) or 'none'}")
-                return None
-            if typ is None:
-                return None
-            if kind != "distinct" and typ not in spec.NUMERIC_TYPES:
-                self.error("SEG108", f"'{kind}' needs a numeric column, but '{of}' is {typ}", node.child("of").loc)
-                return None
-            if kind == "distinct" and typ == "list":
-                self.error("SEG108", f"'distinct' cannot count list column '{of}'", node.child("of").loc)
-                return None
+        if kind == "count" and "of" in node.value:
+            self.error("SEG003", "'count' counts rows and takes no 'of'", node.key_loc("of"),
+                       "to count distinct values write distinct: {of: COLUMN, gte: 2}")
+        elif kind != "count" and "of" not in node.value:
+            self.error("SEG004", f"'{kind}' needs 'of: COLUMN'", node.loc, f"e.g. {kind}: {example}")
+        elif kind != "count":
+            of = self.aggregated_column(node.child("of"), kind, stream)
         tests = self.comparisons(node, f"'{kind}'", skip=("of",))
-        return ir.Aggregate(kind, of, tests) if tests else None
+        if tests is None or (of is None) == (kind != "count") or (kind == "count" and "of" in node.value):
+            return None
+        return ir.Aggregate(kind, of, tests)
+
+    def aggregated_column(self, node: Node, kind: str, stream: ir.Stream) -> str | None:
+        of = self.string(node, "'of'")
+        typ = stream.type_of(of) if of is not None else None
+        numeric = [c for c, t in stream.columns if t in spec.NUMERIC_TYPES]
+        if of is not None and typ is None:
+            self.error("SEG102", f"unknown column '{of}' in stream '{stream.name}'", node.loc,
+                       _suggest(of, [c for c, _ in stream.columns], "declared columns"))
+        elif typ is not None and kind != "distinct" and typ not in spec.NUMERIC_TYPES:
+            self.error("SEG108", f"'{kind}' needs a numeric column, but '{of}' is {typ}", node.loc,
+                       _suggest(of, numeric, f"numeric columns of '{stream.name}'"))
+        elif kind == "distinct" and typ == "list":
+            self.error("SEG108", f"'distinct' cannot count list column '{of}'", node.loc)
+        else:
+            return of
+        return None
 
     def reference(self, node: Node, kind: str) -> str | None:
         """A name of another definition; records the dependency edge for the cycle check."""
         child = node.child(kind)
-        name = self.string(child, kind)
+        name = self.string(child, f"'{kind}'")
         if name is None:
             return None
         if name not in self.names[kind]:
-            self.error("SEG103", f"unknown {kind} '{name}'", child.loc, did_you_mean(name, self.names[kind]))
+            plural = dict(KINDS)[kind]
+            self.error("SEG103", f"unknown {kind} '{name}'", child.loc,
+                       _suggest(name, self.names[kind], f"declared {plural}"))
             return None
-        self.refs.append((self.owner, (kind, name), child.loc))
+        if self.owner[1]:
+            self.refs.append((self.owner, (kind, name), child.loc))
         return name
+
+    def members(self, node: Node, key: str, known: list[str], owner: str) -> tuple[str, ...] | None:
+        """`grade: hot` / `stage: [a, b]`: names of entries of another definition."""
+        items = self.strings(node.child(key), f"'{key}'")
+        bad = [i for i in items or () if i.value not in known]
+        for i in bad:
+            self.error("SEG103", f"{owner} has no {key} '{i.value}'", i.loc, _suggest(i.value, known, f"its {key}s"))
+        return tuple(i.value for i in items) if items and not bad else None
 
     def cond_segment(self, node: Node):
         self.mapping(node, ("segment",), (), "segment condition")
         name = self.reference(node, "segment")
         return ir.SegmentRef(name) if name else None
 
-    def members(self, node: Node, key: str, known: list[str], what: str) -> tuple[str, ...] | None:
-        values = self.one_or_many(node.child(key), key)
-        bad = [v for v in values if v not in known]
-        for v in bad:
-            self.error("SEG103", f"unknown {what} '{v}'", node.child(key).loc,
-                       did_you_mean(v, known) or f"known: {', '.join(known)}")
-        return values if values and not bad else None
-
     def cond_score(self, node: Node):
         name = self.reference(node, "score")
         if "grade" in node.value:
             self.mapping(node, ("score", "grade"), (), "score condition")
-            grades = self.members(node, "grade", self.grades.get(name, []), f"grade of score '{name}'") if name else None
+            grades = self.members(node, "grade", self.grades.get(name, []), f"score '{name}'") if name else None
             return ir.ScoreRef(name, grades=grades) if name and grades else None
+        if len(node.value) == 1:
+            self.error("SEG004", "score condition needs a comparison such as gte: 50, or grade: NAME", node.loc)
+            return None
         tests = self.comparisons(node, "score condition", skip=("score",))
         return ir.ScoreRef(name, tests=tests) if name and tests else None
 
@@ -553,297 +613,342 @@ class Parser:
         name = self.reference(node, "lifecycle")
         if not name or "stage" not in node.value:
             return None
-        stages = self.members(node, "stage", self.stages.get(name, []), f"stage of lifecycle '{name}'")
+        stages = self.members(node, "stage", self.stages.get(name, []), f"lifecycle '{name}'")
         return ir.LifecycleRef(name, stages) if stages else None
 
     def cond_rfm(self, node: Node):
         self.mapping(node, ("rfm", "segment", "r", "f", "m"), (), "rfm condition")
         name = self.reference(node, "rfm")
-        if not name:
+        letters = [k for k in "rfm" if k in node.value]
+        if "segment" in node.value and letters:
+            self.error("SEG111", f"an rfm condition takes 'segment' or r, f, m, not both", node.key_loc(letters[0]),
+                       "combine conditions with all: [...]")
             return None
         if "segment" in node.value:
-            segs = self.members(node, "segment", self.rfm_segments.get(name, []), f"segment of rfm '{name}'")
+            segs = self.members(node, "segment", self.rfm_segments.get(name, []), f"rfm '{name}'") if name else None
             return ir.RfmRef(name, segments=segs) if segs else None
-        tests = tuple((k, c) for k in "rfm" if k in node.value
-                      for c in self.comparisons(node.child(k), f"rfm '{k}'", integer=True))
-        if not tests:
-            self.error("SEG004", "rfm condition needs 'segment' or one of r, f, m", node.loc)
+        if not letters:
+            self.error("SEG004", "rfm condition needs 'segment' or one of r, f, m", node.loc,
+                       "e.g. {rfm: NAME, segment: champions} or {rfm: NAME, r: {gte: 4}}")
             return None
-        return ir.RfmRef(name, tests=tests)
+        tests = [(k, self.comparisons(node.child(k), f"rfm '{k}'", integer=True)) for k in letters]
+        if not name or any(t is None for _, t in tests):
+            return None
+        return ir.RfmRef(name, tests=tuple((k, c) for k, cs in tests for c in cs))
 
     # -- definitions -------------------------------------------------------------------------
 
-    def definitions(self, key: str) -> list[Node]:
-        out = []
+    def definitions(self) -> dict[str, list[Node]]:
+        """The entries of every file's segments, scores, ... lists, by key."""
+        out: dict[str, list[Node]] = {key: [] for _, key in KINDS}
         for doc in self.docs:
-            if isinstance(doc.data, dict) and key in doc.data:
-                node = Node(doc, (key,), doc.data[key])
-                if node.value is None:
+            for kind, key in KINDS:
+                if not isinstance(doc.data, dict) or doc.data.get(key) is None:
                     continue
-                if not isinstance(node.value, list):
-                    self.error("SEG005", f"'{key}' must be a list, got {_kind(node.value)}", node.loc)
-                    continue
-                out.extend(i for i in node.items() if isinstance(i.value, dict) or self.mapping(i, (), (), key))
+                for item in self.items(Node(doc, (key,), doc.data[key]), f"'{key}'", empty_ok=True) or ():
+                    if isinstance(item.value, dict):
+                        out[key].append(item)
+                    else:
+                        self.wrong_type(item, f"a {kind}", "a mapping")
         return out
 
-    def register_names(self) -> None:
+    def register_names(self, defs: dict[str, list[Node]]) -> list[tuple[str, str, Node, str | None]]:
         """First pass: every name, so references can be checked in any order across files."""
-        for kind, key in (("segment", "segments"), ("score", "scores"), ("lifecycle", "lifecycles"),
-                          ("rfm", "rfm"), ("sync", "syncs")):
-            for node in self.definitions(key):
-                name = self.name(node.get("name"), kind)
+        named = []
+        for kind, key in KINDS:
+            for node in defs[key]:
+                name = self.name(node.get("name"), kind, self.names[kind])
+                named.append((kind, key, node, name))
                 if name and kind == "score":
-                    self.grades[name] = [g.value.get("name") for g in node.get("grades").items()
-                                         if isinstance(g.value, dict)] if node.get("grades") else []
+                    self.grades[name] = _entry_names(node.value.get("grades"))
                 if name and kind == "lifecycle":
-                    stages = node.get("stages").items() if node.get("stages") else []
-                    self.stages[name] = [s.value.get("name") for s in stages if isinstance(s.value, dict)]
-                    if isinstance(node.value.get("default"), str):
-                        self.stages[name].append(node.value["default"])
+                    default = node.value.get("default")
+                    self.stages[name] = _entry_names(node.value.get("stages")) + (
+                        [default] if isinstance(default, str) else [])
                 if name and kind == "rfm":
-                    segs = node.get("segments")
-                    self.rfm_segments[name] = ([s.value.get("name") for s in segs.items() if isinstance(s.value, dict)]
-                                               if segs else [s.name for s in DEFAULT_RFM_SEGMENTS])
+                    segs = node.value.get("segments")
+                    self.rfm_segments[name] = _entry_names(segs) if segs is not None else [
+                        s.name for s in DEFAULT_RFM_SEGMENTS]
+        return named
 
-    def segment(self, node: Node) -> ir.Segment | None:
+    def unreachable(self, node: Node, key: str, entries: tuple, bounds, what: str) -> None:
+        """First match wins: an entry after one without bounds can never match."""
+        catch_all = next((i for i, e in enumerate(entries) if all(getattr(e, b) is None for b in bounds)), len(entries))
+        if catch_all < len(entries) - 1:
+            later, default = entries[catch_all + 1].name, entries[catch_all].name
+            self.error("SEG112", f"{what} '{later}' can never match: '{default}' before it has no bounds",
+                       node.child(key).child(catch_all + 1).loc, f"first match wins: put '{default}' last")
+
+    def segment(self, node: Node, name: str | None) -> ir.Segment | None:
         self.mapping(node, spec.SEGMENT, ("name", "rule"), "segment")
-        name = self.name(node.get("name"), "segment", register=False)
         self.owner = ("segment", name)
-        rule = self.condition(node.child("rule")) if node.get("rule") is not None else None
-        examples = [self.example(e) for e in node.get("examples").items()] if node.get("examples") else []
         meta = self.meta(node)
-        if name and rule and all(examples):
-            return ir.Segment(name, rule, examples=tuple(examples), location=node.loc, **meta)
+        rule = self.condition(node.child("rule")) if "rule" in node.value else None
+        seen: dict = {}
+        examples = self.each(node, "examples", lambda e: self.example(e, seen), empty_ok=True)
+        if name and rule and examples is not None:
+            return ir.Segment(name, rule, examples=examples, location=node.loc, **meta)
         return None
 
-    def example(self, node: Node) -> ir.Example | None:
-        allowed = spec.EXAMPLE + tuple(self.streams)
-        if not self.mapping(node, allowed, ("name", "expect"), "example"):
+    def example(self, node: Node, seen: dict) -> ir.Example | None:
+        self.mapping(node, spec.EXAMPLE + tuple(self.streams), ("name", "expect"), "example")
+        if not isinstance(node.value, dict):
             return None
-        name = self.name(node.get("name"), "example", register=False)
-        expect = self.string(node.child("expect"), "expect")
-        if expect not in ("member", "not_member"):
-            if expect is not None:
-                self.error("SEG005", f"expect must be member or not_member, got '{expect}'", node.child("expect").loc,
-                           did_you_mean(expect, ("member", "not_member")))
-            return None
+        name = self.name(node.get("name"), "example", seen)
+        expect = self.string(node.get("expect"), "'expect'")
+        if expect is not None and expect not in ("member", "not_member"):
+            self.error("SEG005", f"'expect' must be member or not_member, got '{expect}'", node.child("expect").loc,
+                       did_you_mean(expect, ("member", "not_member")))
         as_of = EXAMPLE_AS_OF
-        if node.get("as_of") is not None:
-            as_of = self.typed_value(node.child("as_of"), "timestamp", "as_of")
+        if "as_of" in node.value:
+            as_of = self.typed_value(node.child("as_of"), "timestamp", "'as_of'")
         contact = self.example_values(node.get("contact"), dict(self.contacts.columns) if self.contacts else {},
-                                      "contact")
-        rows = []
+                                      "contacts", "example contact")
+        rows, ok = [], True
         for stream in self.streams.values():
-            for row in node.child(stream.name).items() if node.get(stream.name) else []:
-                rows.append(self.example_row(row, stream, as_of))
-        if name is None or as_of is None or contact is None or not all(rows):
-            return None
-        return ir.Example(name, as_of, contact, tuple(rows), expect == "member")
+            if stream.name in node.value:
+                items = self.items(node.child(stream.name), f"'{stream.name}'", empty_ok=True)
+                rows += [self.example_row(r, stream, as_of or EXAMPLE_AS_OF) for r in items or ()]
+                ok = ok and items is not None
+        if name and expect in ("member", "not_member") and as_of and contact is not None and ok and all(rows):
+            return ir.Example(name, as_of, contact, tuple(rows), expect == "member")
+        return None
 
-    def example_values(self, node: Node | None, types: dict, what: str, skip=()):
+    def example_values(self, node: Node | None, types: dict, source: str, what: str, skip=()):
+        """An example's column values, typed, as sorted (column, value) pairs; None after a problem."""
         if node is None:
             return ()
-        if not self.mapping(node, tuple(types) + tuple(skip), (), what):
+        if not isinstance(node.value, dict):
+            self.wrong_type(node, what, "a mapping of column: value")
             return None
-        values = {k: self.example_value(node.child(k), types[k], k) for k in node.value if k in types}
-        if len(values) + sum(k in skip for k in node.value) != len(node.value) or _MISSING in values.values():
-            return None
-        return tuple(sorted(values.items()))
+        values = {}
+        for column in node.value:
+            if column in skip:
+                continue
+            if column not in types:
+                self.error("SEG102", f"unknown column '{column}' in {source}", node.key_loc(column),
+                           _suggest(column, [*types, *skip], "expected"))
+                values[column] = _MISSING
+            else:
+                values[column] = self.example_value(node.child(column), types[column], column)
+        return None if any(v is _MISSING for v in values.values()) else tuple(sorted(values.items()))
 
     def example_value(self, node: Node, typ: str, column: str):
         if node.value is None:
             return None
         if typ == "list":
-            items = node.items() if isinstance(node.value, list) else None
-            if items is None:
-                self.error("SEG005", f"'{column}' must be a list", node.loc)
-                return _MISSING
-            values = tuple(self.string(i, f"item of '{column}'") for i in items)
-            return _MISSING if None in values else values
+            items = self.items(node, f"'{column}'", empty_ok=True)
+            values = [self.string(i, f"item of '{column}'") for i in items or ()]
+            return _MISSING if items is None or None in values else tuple(values)
         value = self.typed_value(node, typ, f"'{column}'")
         return _MISSING if value is None else value
 
     def example_row(self, node: Node, stream: ir.Stream, as_of: datetime) -> ir.ExampleRow | None:
-        types = dict(stream.columns)
-        if stream.event_type:
-            types[stream.event_type] = "string"
-        values = self.example_values(node, types, f"example row of '{stream.name}'", skip=("ago", "at"))
-        if values is None:
+        types = dict(stream.columns) | ({stream.event_type: "string"} if stream.event_type else {})
+        values = self.example_values(node, types, f"stream '{stream.name}'", f"example row of '{stream.name}'",
+                                     skip=("ago", "at"))
+        if not isinstance(node.value, dict):
             return None
-        if ("ago" in node.value) == ("at" in node.value):
-            self.error("SEG004", "an example row needs exactly one of 'ago' (e.g. 2d) or 'at' (a timestamp)", node.loc)
+        if "ago" in node.value and "at" in node.value:
+            self.error("SEG005", "an example row takes 'ago' or 'at', not both", node.key_loc("at"))
             return None
         if "ago" in node.value:
             ago = self.duration(node.child("ago"))
-            return ir.ExampleRow(stream.name, shift(as_of, ago, -1), values) if ago else None
-        at = self.typed_value(node.child("at"), "timestamp", "at")
-        return ir.ExampleRow(stream.name, at, values) if at else None
+            return ir.ExampleRow(stream.name, shift(as_of, ago, -1), values) if ago and values is not None else None
+        if "at" in node.value:
+            at = self.typed_value(node.child("at"), "timestamp", "'at'")
+            return ir.ExampleRow(stream.name, at, values) if at and values is not None else None
+        self.error("SEG004", "an example row needs 'ago' (e.g. 2d) or 'at' (a timestamp)", node.loc)
+        return None
 
-    def score(self, node: Node) -> ir.Score | None:
+    def score(self, node: Node, name: str | None) -> ir.Score | None:
         self.mapping(node, spec.SCORE, ("name", "rules"), "score")
-        name = self.name(node.get("name"), "score", register=False)
         self.owner = ("score", name)
-        rules = [self.score_rule(r) for r in (self.nonempty_list(node.child("rules"), "rules") or [])] \
-            if node.get("rules") else []
+        meta = self.meta(node)
+        rules = self.each(node, "rules", self.score_rule)
         decay = None
-        if node.get("decay") is not None:
-            d = node.child("decay")
-            if self.mapping(d, ("half_life",), ("half_life",), "decay"):
-                decay = self.duration(d.child("half_life"), "half-life", units=("h", "d", "w"))
-        bounds = {k: self.number(node.child(k), k) for k in ("min", "max") if node.get(k) is not None}
-        if None not in bounds.values() and bounds.get("min", float("-inf")) > bounds.get("max", float("inf")):
-            self.error("SEG114", f"min {bounds['min']} is above max {bounds['max']}", node.child("min").loc)
-            return None
-        grades = [self.grade(g) for g in node.child("grades").items()] if node.get("grades") else []
-        if name and rules and all(rules) and all(grades) and None not in bounds.values() and \
-                (decay is not None or node.get("decay") is None):
-            return ir.Score(name, tuple(rules), decay, bounds.get("min"), bounds.get("max"), tuple(grades),
-                            location=node.loc, **self.meta(node))
+        if "decay" in node.value and self.mapping(node.child("decay"), ("half_life",), ("half_life",), "'decay'"):
+            decay = self.duration(node.child("decay").child("half_life"), "half-life", units=("h", "d", "w"))
+        bounds = {k: self.number(node.child(k), f"'{k}'") for k in ("min", "max") if k in node.value}
+        if len(bounds) == 2 and None not in bounds.values() and bounds["min"] > bounds["max"]:
+            self.error("SEG114", f"'min' {bounds['min']} is above 'max' {bounds['max']}", node.child("min").loc)
+            bounds["min"] = None
+        seen: dict = {}
+        grades = self.each(node, "grades", lambda g: self.grade(g, seen), empty_ok=True)
+        if grades:
+            self.unreachable(node, "grades", grades, ("gte", "lt"), "grade")
+        if name and rules and grades is not None and None not in bounds.values() and (
+                decay or "decay" not in node.value):
+            return ir.Score(name, rules, decay, bounds.get("min"), bounds.get("max"), grades, location=node.loc, **meta)
         return None
 
     def score_rule(self, node: Node) -> ir.ScoreRule | None:
-        if not self.mapping(node, spec.SCORE_RULE, ("points", "when"), "score rule"):
+        self.mapping(node, spec.SCORE_RULE, ("points", "when"), "score rule")
+        if not isinstance(node.value, dict):
             return None
-        points = self.number(node.child("points"), "points")
-        when = self.condition(node.child("when"))
+        points = self.number(node.child("points"), "'points'") if "points" in node.value else None
+        when = self.condition(node.child("when")) if "when" in node.value else None
         per_event = node.value.get("per_event", False)
         if not isinstance(per_event, bool):
-            self.type_trap(node.child("per_event"), "per_event", "true or false")
-            return None
-        if per_event and when is not None and not (isinstance(when, ir.Event) and when.not_followed_by is None
-                                                   and node.child("when").value.keys().isdisjoint(spec.AGGREGATES)):
-            self.error("SEG113", "per_event needs 'when' to be one event condition without an aggregate",
-                       node.key_loc("per_event"))
-            return None
-        cap = self.number(node.child("cap"), "cap") if node.get("cap") is not None else None
+            self.wrong_type(node.child("per_event"), "'per_event'", "true or false")
+            per_event = None
+        elif per_event and when is not None:
+            extra = next((k for k in spec.AGGREGATES + ("not_followed_by",) if k in node.value["when"]), None)
+            if not isinstance(when, ir.Event):
+                self.error("SEG113", "per_event needs 'when' to be one event condition", node.key_loc("per_event"),
+                           "per_event adds the points once per matching event")
+                per_event = None
+            elif extra:
+                self.error("SEG113", f"per_event cannot be combined with '{extra}' in 'when'",
+                           node.key_loc("per_event"), "per_event adds the points once per matching event")
+                per_event = None
+        cap = self.number(node.child("cap"), "'cap'") if "cap" in node.value else None
         if cap is not None and cap < 0:
-            self.error("SEG114", "cap must not be negative", node.child("cap").loc)
-            return None
-        if points is None or when is None or (node.get("cap") is not None and cap is None):
+            self.error("SEG114", f"'cap' must not be negative, got {cap}", node.child("cap").loc,
+                       "cap limits the contribution's size, keeping its sign")
+        if points is None or when is None or per_event is None or ("cap" in node.value and (cap is None or cap < 0)):
             return None
         return ir.ScoreRule(points, when, per_event, cap)
 
-    def grade(self, node: Node) -> ir.Grade | None:
-        if not self.mapping(node, spec.GRADE, ("name",), "grade"):
+    def grade(self, node: Node, seen: dict) -> ir.Grade | None:
+        self.mapping(node, spec.GRADE, ("name",), "grade")
+        if not isinstance(node.value, dict):
             return None
-        name = self.name(node.get("name"), "grade", register=False)
-        bounds = {k: self.number(node.child(k), k) for k in ("gte", "lt") if node.get(k) is not None}
+        name = self.name(node.get("name"), "grade", seen)
+        bounds = {k: self.number(node.child(k), f"'{k}'") for k in ("gte", "lt") if k in node.value}
+        if len(bounds) == 2 and None not in bounds.values() and bounds["gte"] >= bounds["lt"]:
+            self.error("SEG114", f"grade can never match: 'gte' {bounds['gte']} is not below 'lt' {bounds['lt']}",
+                       node.child("lt").loc)
+            return None
         return ir.Grade(name, **bounds) if name and None not in bounds.values() else None
 
-    def lifecycle(self, node: Node) -> ir.Lifecycle | None:
+    def lifecycle(self, node: Node, name: str | None) -> ir.Lifecycle | None:
         self.mapping(node, spec.LIFECYCLE, ("name", "stages", "default"), "lifecycle")
-        name = self.name(node.get("name"), "lifecycle", register=False)
         self.owner = ("lifecycle", name)
-        stages, seen = [], set()
-        for s in (self.nonempty_list(node.child("stages"), "stages") or []) if node.get("stages") else []:
-            if not self.mapping(s, spec.STAGE, ("name", "when"), "stage"):
-                stages.append(None)
-                continue
-            stage = self.name(s.get("name"), "stage", register=False)
-            if stage in seen:
-                self.error("SEG009", f"duplicate stage name '{stage}'", s.child("name").loc)
-            seen.add(stage)
-            when = self.condition(s.child("when"))
-            stages.append(ir.Stage(stage, when) if stage and when else None)
-        default = self.name(node.get("default"), "stage", register=False)
+        meta = self.meta(node)
+        seen: dict = {}
+        stages = self.each(node, "stages", lambda s: self.stage(s, seen))
+        default = self.name(node.get("default"), "stage")
         if default in seen:
-            self.error("SEG009", f"default stage '{default}' is also a stage", node.child("default").loc)
-            return None
-        if name and stages and all(stages) and default:
-            return ir.Lifecycle(name, tuple(stages), default, location=node.loc, **self.meta(node))
+            self.error("SEG009", f"default stage '{default}' is also a stage", node.child("default").loc,
+                       f"first defined at {seen[default]}")
+            default = None
+        if name and stages and default:
+            return ir.Lifecycle(name, stages, default, location=node.loc, **meta)
         return None
 
-    def rfm(self, node: Node) -> ir.Rfm | None:
+    def stage(self, node: Node, seen: dict) -> ir.Stage | None:
+        self.mapping(node, spec.STAGE, ("name", "when"), "stage")
+        if not isinstance(node.value, dict):
+            return None
+        name = self.name(node.get("name"), "stage", seen)
+        when = self.condition(node.child("when")) if "when" in node.value else None
+        return ir.Stage(name, when) if name and when else None
+
+    def rfm(self, node: Node, name: str | None) -> ir.Rfm | None:
         self.mapping(node, spec.RFM, ("name", "stream", "monetary"), "rfm")
-        name = self.name(node.get("name"), "rfm", register=False)
-        rows = self.row_filter(node, "orders", "rfm") if node.get("stream") else None
-        stream = self.streams.get(rows.stream) if rows else None
-        monetary = self.string(node.get("monetary"), "monetary")
+        self.owner = ("rfm", name)
+        meta = self.meta(node)
+        stream, rows = self.row_filter(node, "orders", "rfm") if "stream" in node.value else (None, None)
+        monetary = self.string(node.get("monetary"), "'monetary'")
         if stream and monetary is not None and stream.type_of(monetary) not in spec.NUMERIC_TYPES:
-            known = [c for c, t in stream.columns if t in spec.NUMERIC_TYPES]
-            code, why = ("SEG108", f"is {stream.type_of(monetary)}") if stream.type_of(monetary) else ("SEG102", "is unknown")
-            self.error(code, f"monetary column '{monetary}' {why} in stream '{stream.name}'",
-                       node.child("monetary").loc, did_you_mean(monetary, known) or f"numeric columns: {', '.join(known)}")
+            typ = stream.type_of(monetary)
+            numeric = [c for c, t in stream.columns if t in spec.NUMERIC_TYPES]
+            self.error("SEG108" if typ else "SEG102",
+                       f"monetary column '{monetary}' is {typ}, not a number" if typ else
+                       f"unknown column '{monetary}' in stream '{stream.name}'",
+                       node.child("monetary").loc, _suggest(monetary, numeric, f"numeric columns of '{stream.name}'"))
             monetary = None
-        bins = self.number(node.child("bins"), "bins", integer=True) if node.get("bins") is not None else 5
+        bins = self.number(node.child("bins"), "'bins'", integer=True) if "bins" in node.value else 5
         if bins is not None and not 2 <= bins <= 100:
-            self.error("SEG114", "bins must be between 2 and 100", node.child("bins").loc)
+            self.error("SEG114", f"'bins' must be between 2 and 100, got {bins}", node.child("bins").loc)
             bins = None
         segments = DEFAULT_RFM_SEGMENTS
-        if node.get("segments") is not None:
-            segments = tuple(self.rfm_segment(s, bins or 5) for s in
-                             (self.nonempty_list(node.child("segments"), "segments") or []))
-        if name and rows and monetary and bins and segments and all(segments):
-            return ir.Rfm(name, rows, monetary, bins, segments, location=node.loc, **self.meta(node))
+        if "segments" in node.value:
+            seen: dict = {}
+            segments = self.each(node, "segments", lambda s: self.rfm_segment(s, bins or 5, seen))
+            if segments:
+                self.unreachable(node, "segments", segments, "rfm", "rfm segment")
+        if name and rows and monetary and bins and segments:
+            return ir.Rfm(name, rows, monetary, bins, segments, location=node.loc, **meta)
         return None
 
-    def rfm_segment(self, node: Node, bins: int) -> ir.RfmSegment | None:
-        if not self.mapping(node, spec.RFM_SEGMENT, ("name",), "rfm segment"):
+    def rfm_segment(self, node: Node, bins: int, seen: dict) -> ir.RfmSegment | None:
+        self.mapping(node, spec.RFM_SEGMENT, ("name",), "rfm segment")
+        if not isinstance(node.value, dict):
             return None
-        name = self.name(node.get("name"), "rfm segment", register=False)
-        ranges = {}
-        for k in "rfm":
-            child = node.get(k)
-            if child is None:
-                continue
-            values = child.value
-            if not (isinstance(values, list) and len(values) == 2 and all(
-                    isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= bins for v in values)
-                    and values[0] <= values[1]):
-                self.error("SEG005", f"'{k}' must be [low, high] with 1 <= low <= high <= {bins}", child.loc)
-                return None
-            ranges[k] = tuple(values)
-        return ir.RfmSegment(name, **ranges) if name else None
+        name = self.name(node.get("name"), "rfm segment", seen)
+        ranges, ok = {}, True
+        for k in (k for k in "rfm" if k in node.value):
+            pair = node.value[k]
+            if not (isinstance(pair, list) and len(pair) == 2 and all(type(v) is int for v in pair)):
+                self.error("SEG005", f"'{k}' must be [low, high], two whole numbers, got {node.child(k).described}",
+                           node.child(k).loc, f"e.g. {k}: [1, {bins}]")
+                ok = False
+            elif not 1 <= pair[0] <= pair[1] <= bins:
+                self.error("SEG114", f"'{k}' must be [low, high] with 1 <= low <= high <= {bins}, "
+                           f"got [{pair[0]}, {pair[1]}]", node.child(k).loc)
+                ok = False
+            else:
+                ranges[k] = tuple(pair)
+        return ir.RfmSegment(name, **ranges) if name and ok else None
 
-    def sync(self, node: Node) -> ir.Sync | None:
+    def sync(self, node: Node, name: str | None) -> ir.Sync | None:
         self.mapping(node, spec.SYNC, ("name", "segment", "destination", "identifier"), "sync")
-        name = self.name(node.get("name"), "sync", register=False)
         self.owner = ("sync", name)
-        segment = self.reference(node, "segment") if node.get("segment") else None
-        destination = self.string(node.get("destination"), "destination")
-        columns = [c for c, _ in self.contacts.columns] + [self.contacts.key] if self.contacts else []
+        meta = self.meta(node, tags=False)
+        segment = self.reference(node, "segment") if "segment" in node.value else None
+        destination = self.string(node.get("destination"), "'destination'")
+        columns = [self.contacts.key] + [c for c, _ in self.contacts.columns] if self.contacts else []
+        fields = self.strings(node.child("fields"), "'fields'", empty_ok=True) if "fields" in node.value else []
         picked = []
-        for key in ("identifier", "fields"):
-            for item in (self.one_or_many(node.child(key), key) if node.get(key) else ()):
-                if item not in columns:
-                    self.error("SEG102", f"unknown column '{item}' in contacts", node.child(key).loc,
-                               did_you_mean(item, columns))
-                    return None
-                picked.append(item)
-        if name and segment and destination and picked:
-            return ir.Sync(name, segment, destination, picked[0], tuple(picked[1:]),
-                           location=node.loc, **{k: v for k, v in self.meta(node).items() if k != "tags"})
+        for item in ([node.child("identifier")] if "identifier" in node.value else []) + (fields or []):
+            column = self.string(item, "'identifier'")
+            if column is not None and column not in columns:
+                self.error("SEG102", f"unknown column '{column}' in contacts", item.loc,
+                           _suggest(column, columns, "declared columns"))
+                column = None
+            picked.append(column)
+        if name and segment and destination and picked and None not in picked and fields is not None:
+            return ir.Sync(name, segment, destination, picked[0], tuple(picked[1:]), location=node.loc, **meta)
         return None
 
     def run(self) -> ir.Project:
+        incomplete = any(d.broken for d in self.docs)
+        if incomplete:
+            self.muted.add("SEG103")  # what an unreadable file declares looks unknown: its error says why
         source_nodes = []
         for doc in self.docs:
-            if not isinstance(doc.data, dict):
-                if doc.data is not None:
-                    self.error("SEG005", f"a definitions file must be a mapping, got {_kind(doc.data)}",
-                               doc.loc(()))
+            if doc.data is None:
                 continue
             root = Node(doc, (), doc.data)
-            self.mapping(root, spec.TOP_LEVEL, (), "definitions file")
-            if "version" in doc.data and doc.data["version"] != 1:
-                self.error("SEG011", f"unsupported version {root.child('version').raw!r}", root.child("version").loc,
+            if not self.mapping(root, spec.TOP_LEVEL, (), "a definitions file"):
+                continue
+            version = doc.data.get("version", 1)
+            if type(version) is not int or version != 1:
+                version = root.child("version")
+                self.error("SEG011", f"unsupported version {version.described}", version.loc,
                            "this segc reads version: 1")
-            if root.get("sources") is not None:
+            if "sources" in doc.data:
                 source_nodes.append(root.child("sources"))
-        if not source_nodes:
-            loc = self.docs[0].loc(()) if self.docs else SourceLocation("segments", 1, 1)
-            self.error("SEG004", "no 'sources' declared", loc, "declare contacts and streams once, see segc init")
+        if not self.docs:
+            self.error("SEG004", "no definitions: no *.yml or *.yaml file in segments/", SourceLocation("segments", 1, 1),
+                       "run segc init, or add definition files")
+        elif not source_nodes and not incomplete:
+            self.error("SEG004", "no 'sources' declared", self.docs[0].loc(()),
+                       "declare contacts and streams once, see segc init")
         for extra in source_nodes[1:]:
             self.error("SEG009", "'sources' is declared more than once", extra.doc.loc(("sources",), key=True),
                        f"first declared at {source_nodes[0].doc.loc(('sources',), key=True)}")
         if source_nodes:
-            self.sources(source_nodes[0])
-        self.register_names()
-        built = {key: [build(n) for n in self.definitions(key)] for key, build in (
-            ("segments", self.segment), ("scores", self.score), ("lifecycles", self.lifecycle),
-            ("rfm", self.rfm), ("syncs", self.sync))}
+            self.guarded(source_nodes[0], self.sources)
+        if self.contacts is None:
+            self.muted |= {"SEG101", "SEG102"}  # nothing to check names against: the sources error says why
+        built: dict[str, list] = {key: [] for _, key in KINDS}
+        for kind, key, node, name in self.register_names(self.definitions()):
+            built[key].append(self.guarded(node, getattr(self, kind), name))
         self.diagnostics.extend(check_cycles(self.refs))
-        if self.diagnostics or self.contacts is None:
+        if self.diagnostics or self.contacts is None or incomplete:
             raise CompileError(self.diagnostics)
         by_name = {k: tuple(sorted(v, key=lambda d: d.name)) for k, v in built.items()}
         return ir.Project(self.contacts, tuple(sorted(self.streams.values(), key=lambda s: s.name)),
@@ -851,16 +956,23 @@ class Parser:
                           by_name["syncs"])
 
 
+def _entry_names(entries) -> list[str]:
+    """Names of a list's entries, read before the entries are checked (for references to them)."""
+    return [e["name"] for e in entries if isinstance(e, dict) and isinstance(e.get("name"), str)] \
+        if isinstance(entries, list) else []
+
+
 def _parse_time(value, typ: str):
-    if isinstance(value, datetime):
-        return value.date() if typ == "date" else value.replace(tzinfo=None)
-    if isinstance(value, date):
-        return value if typ == "date" else datetime.combine(value, time())
+    """A date or naive-UTC timestamp from a YAML date/timestamp or ISO text; None when it is neither."""
     if isinstance(value, str):
         try:
-            return date.fromisoformat(value) if typ == "date" else datetime.fromisoformat(value).replace(tzinfo=None)
+            value = date.fromisoformat(value) if typ == "date" else datetime.fromisoformat(value)
         except ValueError:
             return None
+    if isinstance(value, datetime):  # a date column is not compared with a time of day
+        return None if typ == "date" else value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+    if isinstance(value, date):
+        return value if typ == "date" else datetime.combine(value, time())
     return None
 
 
@@ -882,4 +994,13 @@ DEFAULT_RFM_SEGMENTS = (
 
 def parse(docs: list[Doc]) -> ir.Project:
     """Checked IR for the documents, or CompileError carrying every diagnostic."""
-    return Parser(docs).run()
+    parser = Parser(docs)
+    try:
+        return parser.run()
+    except CompileError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a bug outside the guarded checks: still a diagnostic
+        loc = docs[0].loc(()) if docs else SourceLocation("segments", 1, 1)
+        raise CompileError(parser.diagnostics + [Diagnostic(
+            "SEG000", f"internal error while checking: {type(exc).__name__}: {exc}", loc,
+            "a bug in segc; please report it with these files")]) from exc

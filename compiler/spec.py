@@ -50,14 +50,18 @@ NUMERIC_TYPES = ("number", "integer")
 
 # Regular-expression syntax that DuckDB (RE2), PostgreSQL (ARE), Spark (Java) and Python do not
 # all read the same way. Each entry: (pattern over the regex text, what it is).
+_ESC = r"(?<!\\)(?:\\\\)*\\"  # an unescaped backslash
 NON_PORTABLE_REGEX = (
     (re.compile(r"\(\?[=!]"), "lookahead"),
     (re.compile(r"\(\?<[=!]"), "lookbehind"),
     (re.compile(r"\(\?P?<[A-Za-z]"), "named group"),
     (re.compile(r"\(\?>"), "atomic group"),
     (re.compile(r"\(\?[a-zA-Z]+[:)]"), "inline flag"),
-    (re.compile(r"\\[1-9]"), "backreference"),
+    (re.compile(_ESC + r"(?:[1-9]|k<)|\(\?P="), "backreference"),
     (re.compile(r"[*+?}]\+"), "possessive quantifier"),
-    (re.compile(r"\\[ZzAGQEhHRXKpP]"), "escape"),
+    (re.compile(r"(?<!\\)\{,"), "quantifier without a lower bound"),
+    (re.compile(_ESC + r"[wW]"), "word class"),  # ASCII-only in RE2 and Java, Unicode in PostgreSQL
+    (re.compile(_ESC + r"[bB]"), "word boundary"),  # a backspace in PostgreSQL
+    (re.compile(_ESC + r"[ZzAGQEhHRXKpP]"), "escape"),
     (re.compile(r"\[\[:"), "POSIX character class"),
 )

@@ -8,7 +8,16 @@ from sqlglot import exp
 
 from .. import ir
 
-AS_OF = exp.column("segc_as_of__")  # bound by render(): a dbt macro call or a literal
+AS_OF = exp.column("segc_as_of__")
+
+
+def all_of(*conditions: exp.Expression) -> exp.Expression:
+    """AND of already-built conditions (no copies, no parsing)."""
+    return exp.and_(*conditions, copy=False)
+
+
+def any_of(*conditions: exp.Expression) -> exp.Expression:
+    return exp.or_(*conditions, copy=False)  # bound by render(): a dbt macro call or a literal
 
 
 def literal(value) -> exp.Expression:
@@ -61,7 +70,7 @@ def compare(value: exp.Expression, op: str, operand, null_is: bool = False) -> e
 
 
 def compare_all(value: exp.Expression, tests, null_is: bool = False) -> exp.Expression:
-    return exp.and_(*(compare(value, t.op, t.value, null_is) for t in tests))
+    return all_of(*(compare(value, t.op, t.value, null_is) for t in tests))
 
 
 def age_years(value: exp.Expression) -> exp.Expression:
@@ -111,7 +120,7 @@ def predicate(value: exp.Expression, p: ir.Predicate) -> exp.Expression:
         return (exp.or_ if op == "has_any" else exp.and_)(*parts)
     elif op == "within":
         ts = as_timestamp(value, p.type)
-        cond = exp.and_(window(ts, v), exp.LTE(this=ts.copy(), expression=AS_OF.copy()))
+        cond = all_of(window(ts, v), exp.LTE(this=ts.copy(), expression=AS_OF.copy()))
     elif op == "older_than":
         cond = exp.LTE(this=as_timestamp(value, p.type), expression=shift(AS_OF.copy(), v, -1))
     elif op == "age":
@@ -119,3 +128,69 @@ def predicate(value: exp.Expression, p: ir.Predicate) -> exp.Expression:
     else:
         raise AssertionError(op)
     return _true_if_null(cond, False)
+
+
+# -- portability: single constructs that sqlglot would translate into something else -----------
+#
+# The trees above are dialect-neutral. `portable(tree, dialect)` rewrites, just before a tree is
+# rendered for a warehouse, the few constructs whose translation by sqlglot 30 is wrong or
+# missing there (each checked on DuckDB, PostgreSQL and Spark, and against the vendors' docs for
+# Snowflake, BigQuery, Trino and Databricks):
+#   epoch seconds   EPOCH() is DuckDB's; Spark's UNIX_TIMESTAMP truncates to whole seconds,
+#                   Snowflake's EXTRACT(epoch_second) too, BigQuery has no TIME_TO_UNIX: use
+#                   microseconds everywhere and divide, as a DOUBLE (PostgreSQL: EXTRACT(EPOCH)).
+#   ends_with       PostgreSQL has STARTS_WITH but no ENDS_WITH: RIGHT(x, LENGTH(v)) = v.
+#   matches         Snowflake's REGEXP_LIKE / RLIKE match the whole string: REGEXP_INSTR(x, p) > 0.
+#   list literals   an empty ARRAY[] has no type on PostgreSQL: literals are cast to a string array.
+
+EPOCH_DIALECTS = {"duckdb", "trino"}  # where sqlglot's TimeToUnix is fractional epoch seconds
+
+
+def _epoch_seconds(ts: exp.Expression, dialect: str) -> exp.Expression:
+    double = exp.DataType.build("DOUBLE")
+    if dialect == "postgres":
+        return exp.cast(exp.Extract(this=exp.var("EPOCH"), expression=ts), double)
+    if dialect == "snowflake":
+        micros = exp.Extract(this=exp.var("EPOCH_MICROSECOND"), expression=ts)
+    else:  # spark, databricks, bigquery (and any other dialect): UNIX_MICROS of a TIMESTAMP
+        micros = exp.UnixMicros(this=exp.cast(ts, exp.DataType.Type.TIMESTAMPTZ))
+    return exp.paren(exp.Div(this=exp.cast(micros, double), expression=exp.Literal.number(1000000)))
+
+
+def _string_array(node: exp.Array) -> bool:
+    return not isinstance(node.parent, exp.Cast) and all(
+        isinstance(e, exp.Literal) and e.is_string for e in node.expressions)
+
+
+def _needs_rewrite(node: exp.Expression, dialect: str) -> bool:
+    if isinstance(node, exp.TimeToUnix):
+        return dialect not in EPOCH_DIALECTS
+    if isinstance(node, exp.EndsWith):
+        return dialect == "postgres"
+    if isinstance(node, exp.RegexpLike):
+        return dialect == "snowflake"
+    if isinstance(node, exp.Array):
+        return dialect != "duckdb" and _string_array(node)
+    return False
+
+
+def portable(tree: exp.Expression, dialect: str) -> exp.Expression:
+    """`tree` with the constructs listed above rewritten for `dialect` (the same tree if none occurs)."""
+    if not any(_needs_rewrite(node, dialect) for node in tree.walk()):
+        return tree
+
+    def rewrite(node: exp.Expression) -> exp.Expression:
+        if not _needs_rewrite(node, dialect):
+            return node
+        if isinstance(node, exp.TimeToUnix):
+            return _epoch_seconds(node.this, dialect)
+        if isinstance(node, exp.EndsWith):
+            suffix = node.expression
+            return exp.EQ(this=exp.Right(this=node.this, expression=exp.Length(this=suffix.copy())),
+                          expression=suffix.copy())
+        if isinstance(node, exp.RegexpLike):
+            return exp.GT(this=exp.RegexpInstr(this=node.this, expression=node.expression),
+                          expression=exp.Literal.number(0))
+        return exp.cast(node.copy(), exp.DataType.build("ARRAY<VARCHAR>"))
+
+    return tree.transform(rewrite)

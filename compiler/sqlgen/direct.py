@@ -11,16 +11,19 @@ from sqlglot import exp
 
 from .. import ir
 from . import atoms
-from .atoms import AS_OF
-from .plan import days_between, first_last_test, grade_test, rfm_segment_test, row_filter_sql
-from .relations import source_table
+from .atoms import AS_OF, all_of, any_of
+from .plan import RFM_COLUMNS, days_between, first_last_test, grade_test, rfm_segment_test, row_filter_sql
+from .relations import ref_table, source_table
 
 C = "c"  # alias of the contact row being evaluated
 
 
 class Direct:
-    def __init__(self, project: ir.Project):
+    def __init__(self, project: ir.Project, published_refs: bool = False):
+        """With `published_refs`, a reference reads the referenced definition's published table
+        (itself checked by its own test) instead of recomputing it inline."""
         self.project = project
+        self.published_refs = published_refs
         self.defs = {("segment", d.name): d for d in project.segments} | {
             ("score", d.name): d for d in project.scores} | {
             ("lifecycle", d.name): d for d in project.lifecycles} | {("rfm", d.name): d for d in project.rfms}
@@ -50,7 +53,7 @@ class Direct:
             conds.append(exp.GT(this=ts.copy(), expression=after))
         if until is not None:
             conds.append(exp.LTE(this=ts.copy(), expression=until))
-        return exp.select().from_(source_table(rows.stream).as_(alias)).where(exp.and_(*conds))
+        return exp.select().from_(source_table(rows.stream).as_(alias, copy=False), copy=False).where(all_of(*conds), copy=False)
 
     def scalar(self, rows: ir.RowFilter, agg: exp.Expression, **bounds) -> exp.Expression:
         alias = self._alias()
@@ -59,13 +62,13 @@ class Direct:
                             if isinstance(n, exp.Column) and not n.table and n.name != AS_OF.name else n)
         agg = agg.transform(lambda n: exp.column(stream.timestamp, table=alias)
                             if isinstance(n, exp.Column) and n.name == "segc_ts" else n)
-        return exp.Subquery(this=self.rows(rows, alias, **bounds).select(agg))
+        return exp.Subquery(this=self.rows(rows, alias, **bounds).select(agg, copy=False))
 
     def condition(self, c: ir.Condition) -> exp.Expression:
         if isinstance(c, ir.All):
-            return exp.and_(*(self.condition(i) for i in c.items))
+            return all_of(*(self.condition(i) for i in c.items))
         if isinstance(c, ir.Any_):
-            return exp.or_(*(self.condition(i) for i in c.items))
+            return any_of(*(self.condition(i) for i in c.items))
         if isinstance(c, ir.Not):
             return exp.Not(this=exp.paren(self.condition(c.item)))
         if isinstance(c, ir.Attribute):
@@ -73,20 +76,41 @@ class Direct:
         if isinstance(c, ir.Event):
             return self.event(c)
         if isinstance(c, ir.SegmentRef):
+            if self.published_refs:
+                return exp.Exists(this=self.published("segment_membership", "segment", c.name))
             return self.condition(self.defs[("segment", c.name)].rule)
         if isinstance(c, ir.ScoreRef):
             score = self.defs[("score", c.name)]
             if c.grades:
-                return atoms.compare(self.grade(score), "in", c.grades)
-            return atoms.compare_all(self.score(score), c.tests)
+                grade = self.published_value("contact_scores", "score", c.name, "grade") \
+                    if self.published_refs else self.grade(score)
+                return atoms.compare(grade, "in", c.grades)
+            value = self.published_value("contact_scores", "score", c.name, "value") \
+                if self.published_refs else self.score(score)
+            return atoms.compare_all(value, c.tests)
         if isinstance(c, ir.LifecycleRef):
-            return atoms.compare(self.lifecycle(self.defs[("lifecycle", c.name)]), "in", c.stages)
+            stage = self.published_value("contact_lifecycle", "lifecycle", c.name, "stage") \
+                if self.published_refs else self.lifecycle(self.defs[("lifecycle", c.name)])
+            return atoms.compare(stage, "in", c.stages)
         if isinstance(c, ir.RfmRef):
-            values = self.rfm(self.defs[("rfm", c.name)])
+            values = {k: self.published_value("contact_rfm", "rfm", c.name, k) for k in RFM_COLUMNS} \
+                if self.published_refs else self.rfm(self.defs[("rfm", c.name)])
             if c.segments:
                 return atoms.compare(values["segment"], "in", c.segments)
-            return exp.and_(*(atoms.compare(values[k], t.op, t.value) for k, t in c.tests))
+            return all_of(*(atoms.compare(values[k], t.op, t.value) for k, t in c.tests))
         raise AssertionError(c)
+
+    def published(self, model: str, kind: str, name: str, column: str | None = None) -> exp.Select:
+        """SELECT column (or 1) FROM the published model's row for contact c and definition `name`."""
+        alias = self._alias()
+        value = exp.column(column, alias) if column else exp.Literal.number(1)
+        match = all_of(exp.EQ(this=exp.column("contact_id", alias), expression=exp.column(self.project.contacts.key, C)),
+                       exp.EQ(this=exp.column(kind, alias), expression=atoms.literal(name)))
+        return exp.select(value, copy=False).from_(ref_table(model).as_(alias, copy=False), copy=False).where(
+            match, copy=False)
+
+    def published_value(self, model: str, kind: str, name: str, column: str) -> exp.Expression:
+        return exp.Subquery(this=self.published(model, kind, name, column))
 
     def event(self, c: ir.Event) -> exp.Expression:
         parts = []
@@ -110,8 +134,8 @@ class Direct:
             plain = ir.RowFilter(second.stream, second.events, second.where)
             followed = exp.Exists(this=self.rows(plain, self._alias(), after=last.copy(), until=until)
                                   .select(exp.Literal.number(1)))
-            parts.append(exp.and_(exp.Not(this=exp.Is(this=last, expression=exp.Null())), exp.Not(this=followed)))
-        return exp.and_(*parts)
+            parts.append(all_of(exp.Not(this=exp.Is(this=last, expression=exp.Null())), exp.Not(this=followed)))
+        return all_of(*parts)
 
     def score(self, s: ir.Score) -> exp.Expression:
         total = None
@@ -155,10 +179,10 @@ class Direct:
         ts = exp.column(stream.timestamp, table=alias)
         money = exp.func("COALESCE", exp.column(r.monetary, table=alias), exp.Literal.number(0))
         per = (self.rows(r.rows, alias)
-               .select(exp.column(self.project.contacts.key, table=C).as_("contact_id"),
-                       exp.func("MAX", ts).as_("last_at"), exp.func("COUNT", exp.Star()).as_("frequency"),
-                       exp.func("SUM", money).as_("monetary"))
-               .join(source_table("contacts").as_(C), join_type="cross")
+               .select(exp.column(self.project.contacts.key, table=C).as_("contact_id", copy=False),
+                       exp.func("MAX", ts).as_("last_at", copy=False), exp.func("COUNT", exp.Star()).as_("frequency", copy=False),
+                       exp.func("SUM", money).as_("monetary", copy=False))
+               .join(source_table("contacts").as_(C, copy=False), join_type="cross")
                .group_by(exp.column(self.project.contacts.key, table=C)))
         n = exp.Subquery(this=exp.select(exp.func("COUNT", exp.Star())).from_(per.subquery("n")))
 
@@ -170,13 +194,13 @@ class Direct:
             return exp.IntDiv(this=exp.paren(top), expression=n.copy())
 
         scores = (exp.select(exp.column("contact_id", "p"),
-                             exp.Floor(this=days_between(exp.column("last_at", "p"), AS_OF.copy())).as_("recency_days"),
+                             exp.Floor(this=days_between(exp.column("last_at", "p"), AS_OF.copy())).as_("recency_days", copy=False),
                              exp.column("frequency", "p"), exp.column("monetary", "p"),
-                             bins_score("last_at").as_("r"), bins_score("frequency").as_("f"),
-                             bins_score("monetary").as_("m"))
+                             bins_score("last_at").as_("r", copy=False), bins_score("frequency").as_("f", copy=False),
+                             bins_score("monetary").as_("m", copy=False))
                   .from_(per.subquery("p")))
         ifs = [exp.If(this=rfm_segment_test(seg), true=atoms.literal(seg.name)) for seg in r.segments]
-        return exp.select(exp.Star(), exp.Case(ifs=ifs).as_("segment")).from_(scores.subquery("s"))
+        return exp.select(exp.Star(), exp.Case(ifs=ifs).as_("segment", copy=False)).from_(scores.subquery("s"))
 
     def rfm(self, r: ir.Rfm) -> dict[str, exp.Expression]:
         """Scalar subqueries: contact c's RFM values (NULL without rows)."""
@@ -189,7 +213,7 @@ class Direct:
     def per_contact(self, value: exp.Expression, sample: exp.Expression | None = None) -> exp.Select:
         """SELECT contact_id, value FROM contacts c [WHERE sample]."""
         key = exp.column(self.project.contacts.key, table=C)
-        query = (exp.select(key.as_("contact_id"), value.as_("expected"))
-                 .from_(source_table("contacts").as_(C))
-                 .where(exp.Not(this=exp.Is(this=key.copy(), expression=exp.Null()))))
-        return query.where(sample) if sample is not None else query
+        query = (exp.select(key.as_("contact_id", copy=False), value.as_("expected", copy=False), copy=False)
+                 .from_(source_table("contacts").as_(C, copy=False), copy=False)
+                 .where(exp.Not(this=exp.Is(this=key.copy(), expression=exp.Null())), copy=False))
+        return query.where(sample, copy=False) if sample is not None else query

@@ -12,7 +12,7 @@ from sqlglot import exp
 
 from .. import ir
 from . import atoms
-from .atoms import AS_OF
+from .atoms import AS_OF, all_of, any_of
 from .relations import ref_table, source_table, this_table
 
 KEYS = ("contact_id", "segment")
@@ -25,14 +25,14 @@ def _latest_recorded() -> exp.Expression:
 
 
 def _on(left: str, right: str) -> exp.Expression:
-    return exp.and_(*(exp.EQ(this=exp.column(k, left), expression=exp.column(k, right)) for k in KEYS))
+    return all_of(*(exp.EQ(this=exp.column(k, left), expression=exp.column(k, right)) for k in KEYS))
 
 
 def previous_members() -> exp.Select:
     """Pairs whose latest recorded change is 'entered'."""
     ranked = exp.select(*KEYS, "change", exp.Window(
         this=exp.func("ROW_NUMBER"), partition_by=[exp.column(k) for k in KEYS],
-        order=exp.Order(expressions=[exp.Ordered(this=exp.column("as_of"), desc=True)])).as_("recency")
+        order=exp.Order(expressions=[exp.Ordered(this=exp.column("as_of"), desc=True)])).as_("recency", copy=False)
     ).from_(this_table())
     return (exp.select(*KEYS).from_(ranked.subquery("ranked"))
             .where(exp.EQ(this=exp.column("recency"), expression=exp.Literal.number(1)))
@@ -45,8 +45,8 @@ def changes(incremental: bool) -> exp.Expression:
     hashes = exp.select("segment", "definition_hash").from_(ref_table("segment_catalog"))
 
     def side(change: str, have: exp.Select, lack: exp.Select) -> exp.Select:
-        query = (exp.select(exp.column("contact_id", "h"), exp.column("segment", "h"), atoms.literal(change).as_("change"),
-                            exp.cast(AS_OF.copy(), "TIMESTAMP").as_("as_of"), exp.column("definition_hash", "k"))
+        query = (exp.select(exp.column("contact_id", "h"), exp.column("segment", "h"), atoms.literal(change).as_("change", copy=False),
+                            exp.cast(AS_OF.copy(), "TIMESTAMP").as_("as_of", copy=False), exp.column("definition_hash", "k"))
                  .from_(have.subquery("h"))
                  .join(hashes.subquery("k"), on=exp.EQ(this=exp.column("segment", "h"), expression=exp.column("segment", "k")),
                        join_type="left"))
@@ -67,7 +67,7 @@ def history() -> exp.Select:
     """One row per membership interval: valid_from an entered change, valid_to the next exit (NULL = open)."""
     following = exp.Window(this=exp.func("LEAD", exp.column("as_of")), partition_by=[exp.column(k) for k in KEYS],
                            order=exp.Order(expressions=[exp.Ordered(this=exp.column("as_of"))]))
-    paired = exp.select(*KEYS, "change", exp.column("as_of").as_("valid_from"), following.as_("valid_to")) \
+    paired = exp.select(*KEYS, "change", exp.column("as_of").as_("valid_from", copy=False), following.as_("valid_to", copy=False)) \
         .from_(ref_table("segment_membership_changes"))
     return (exp.select(*KEYS, "valid_from", "valid_to").from_(paired.subquery("paired"))
             .where(exp.EQ(this=exp.column("change"), expression=atoms.literal("entered"))))
@@ -76,18 +76,18 @@ def history() -> exp.Select:
 def summary(incremental: bool) -> exp.Select:
     """Per build and segment: members, entered, exited."""
     def count(table: str, extra=None) -> exp.Select:
-        query = exp.select("segment", exp.func("COUNT", exp.Star()).as_("n")).from_(ref_table(table)).group_by("segment")
+        query = exp.select("segment", exp.func("COUNT", exp.Star()).as_("n", copy=False)).from_(ref_table(table)).group_by("segment")
         return query.where(extra) if extra is not None else query
 
     at_build = exp.EQ(this=exp.column("as_of"), expression=exp.cast(AS_OF.copy(), "TIMESTAMP"))
     parts = {"members": count("segment_membership"),
-             "entered": count("segment_membership_changes", exp.and_(at_build, exp.EQ(
+             "entered": count("segment_membership_changes", all_of(at_build, exp.EQ(
                  this=exp.column("change"), expression=atoms.literal("entered")))),
-             "exited": count("segment_membership_changes", exp.and_(at_build.copy(), exp.EQ(
+             "exited": count("segment_membership_changes", all_of(at_build.copy(), exp.EQ(
                  this=exp.column("change"), expression=atoms.literal("exited"))))}
     query = exp.select(exp.column("segment", "c"), *(
-        exp.cast(exp.func("COALESCE", exp.column("n", k), exp.Literal.number(0)), "BIGINT").as_(k) for k in parts),
-        exp.cast(AS_OF.copy(), "TIMESTAMP").as_("as_of")).from_(
+        exp.cast(exp.func("COALESCE", exp.column("n", k), exp.Literal.number(0)), "BIGINT").as_(k, copy=False) for k in parts),
+        exp.cast(AS_OF.copy(), "TIMESTAMP").as_("as_of", copy=False)).from_(
         exp.select("segment").from_(ref_table("segment_catalog")).subquery("c"))
     for k, sub in parts.items():
         query = query.join(sub.subquery(k), on=exp.EQ(this=exp.column("segment", "c"), expression=exp.column("segment", k)),
@@ -101,11 +101,11 @@ def _sync_rows(project: ir.Project, sync: ir.Sync, members: exp.Select, extra=()
     """Members joined to contacts: identifier, fields; NULL identifiers dropped, one row per identifier."""
     key = project.contacts.key
     columns = [sync.identifier, *sync.fields]
-    ranked = (exp.select(*(exp.column(c, "c").as_(c) for c in columns), *extra, exp.Window(
+    ranked = (exp.select(*(exp.column(c, "c").as_(c, copy=False) for c in columns), *extra, exp.Window(
         this=exp.func("ROW_NUMBER"), partition_by=[exp.column(sync.identifier, "c")],
-        order=exp.Order(expressions=[exp.Ordered(this=exp.column(key, "c"))])).as_("segc_rank"))
+        order=exp.Order(expressions=[exp.Ordered(this=exp.column(key, "c"))])).as_("segc_rank", copy=False))
         .from_(members.subquery("m"))
-        .join(source_table("contacts").as_("c"), on=exp.EQ(this=exp.column(key, "c"),
+        .join(source_table("contacts").as_("c", copy=False), on=exp.EQ(this=exp.column(key, "c"),
                                                          expression=exp.column("contact_id", "m")), join_type="inner")
         .where(exp.Not(this=exp.Is(this=exp.column(sync.identifier, "c"), expression=exp.Null()))))
     return (exp.select(*columns, *(e.alias_or_name for e in extra)).from_(ranked.subquery("ranked"))
@@ -122,12 +122,12 @@ def sync_members(project: ir.Project, sync: ir.Sync) -> exp.Select:
 
 
 def sync_changes(project: ir.Project, sync: ir.Sync) -> exp.Select:
-    """The latest recorded build's entered/exited rows of the sync's segment."""
+    """The latest recorded build's entered/exited rows of the sync's segment (none if it changed nothing)."""
     feed = ref_table("segment_membership_changes")
-    latest = exp.Subquery(this=exp.select(exp.func("MAX", exp.column("as_of"))).from_(feed.copy()))
+    latest = exp.Subquery(this=exp.select(exp.func("MAX", exp.column("as_of"))).from_(ref_table("segment_summary")))
     members = (exp.select("contact_id", "change", "as_of").from_(feed)
                .where(_of_segment(sync)).where(exp.EQ(this=exp.column("as_of"), expression=latest)))
-    extra = [exp.column("change", "m").as_("change"), exp.column("as_of", "m").as_("as_of")]
+    extra = [exp.column("change", "m").as_("change", copy=False), exp.column("as_of", "m").as_("as_of", copy=False)]
     return _sync_rows(project, sync, members, extra)
 
 
@@ -136,6 +136,6 @@ def sync_null_identifiers(project: ir.Project, sync: ir.Sync) -> exp.Select:
     key = project.contacts.key
     return (exp.select(exp.column("contact_id", "m"))
             .from_(exp.select("contact_id").from_(ref_table("segment_membership")).where(_of_segment(sync)).subquery("m"))
-            .join(source_table("contacts").as_("c"), on=exp.EQ(this=exp.column(key, "c"),
+            .join(source_table("contacts").as_("c", copy=False), on=exp.EQ(this=exp.column(key, "c"),
                                                              expression=exp.column("contact_id", "m")), join_type="inner")
             .where(exp.Is(this=exp.column(sync.identifier, "c"), expression=exp.Null())))

@@ -6,7 +6,7 @@ from sqlglot import exp
 
 from .. import ir
 from . import atoms
-from .atoms import AS_OF
+from .atoms import AS_OF, all_of, any_of
 from .direct import Direct
 from .plan import RFM_COLUMNS, Plan, grade_test
 from .relations import ref_table
@@ -21,24 +21,22 @@ def sql_type(typ: str) -> exp.DataType:
 
 
 def _as_of() -> exp.Expression:
-    return exp.cast(AS_OF.copy(), "TIMESTAMP").as_("as_of")
+    return exp.cast(AS_OF.copy(), "TIMESTAMP").as_("as_of", copy=False)
 
 
 def _union(parts: list[exp.Select], empty: exp.Select) -> exp.Expression:
-    if not parts:
-        return empty.where(exp.false())
-    query = parts[0]
-    for part in parts[1:]:
-        query = exp.union(query, part, distinct=False)
-    return query
+    """UNION ALL of `parts` (built without copying: linear in the number of parts)."""
+    if len(parts) > 1:
+        return exp.union(*parts, distinct=False, copy=False)
+    return parts[0] if parts else empty.where(exp.false())
 
 
 def long_table(plan: Plan, kind: str, defs, columns) -> exp.Expression:
     """One row per (contact, definition): UNION ALL of the wide results' columns."""
     parts = []
     for d in defs:
-        select = [exp.column("contact_id"), atoms.literal(d.name).as_(kind)]
-        select += [exp.column(source(d)).as_(name) for name, source in columns]
+        select = [exp.column("contact_id"), atoms.literal(d.name).as_(kind, copy=False)]
+        select += [exp.column(source(d)).as_(name, copy=False) for name, source in columns]
         query = exp.select(*select, _as_of()).from_(ref_table(RESULTS))
         if kind == "segment":
             query = query.where(exp.column(plan.column("segment", d.name)))
@@ -46,8 +44,8 @@ def long_table(plan: Plan, kind: str, defs, columns) -> exp.Expression:
             query = query.where(exp.Not(this=exp.Is(this=exp.column(plan.column("rfm", d.name, "_r")),
                                                    expression=exp.Null())))
         parts.append(query)
-    empty = exp.select(exp.column("contact_id"), exp.cast(exp.Null(), "VARCHAR").as_(kind),
-                       *(exp.Null().as_(name) for name, _ in columns), _as_of()).from_(ref_table(RESULTS))
+    empty = exp.select(exp.column("contact_id"), exp.cast(exp.Null(), "VARCHAR").as_(kind, copy=False),
+                       *(exp.Null().as_(name, copy=False) for name, _ in columns), _as_of()).from_(ref_table(RESULTS))
     return _union(parts, empty)
 
 
@@ -69,10 +67,10 @@ def catalog(project: ir.Project, hashes: dict[str, str]) -> exp.Expression:
     def text(value):
         return atoms.literal(value) if value is not None else exp.cast(exp.Null(), "VARCHAR")
 
-    parts = [exp.select(text(s.name).as_("segment"), text(s.description).as_("description"),
-                        text(s.owner).as_("owner"), text(",".join(s.tags)).as_("tags"),
-                        text(hashes[s.name]).as_("definition_hash")) for s in project.segments]
-    empty = exp.select(*(exp.cast(exp.Null(), "VARCHAR").as_(c) for c in
+    parts = [exp.select(text(s.name).as_("segment", copy=False), text(s.description).as_("description", copy=False),
+                        text(s.owner).as_("owner", copy=False), text(",".join(s.tags)).as_("tags", copy=False),
+                        text(hashes[s.name]).as_("definition_hash", copy=False)) for s in project.segments]
+    empty = exp.select(*(exp.cast(exp.Null(), "VARCHAR").as_(c, copy=False) for c in
                          ("segment", "description", "owner", "tags", "definition_hash")))
     return _union(parts, empty)
 
@@ -83,11 +81,11 @@ def catalog(project: ir.Project, hashes: dict[str, str]) -> exp.Expression:
 def _disagreements(expected: exp.Select, actual: exp.Select, differs) -> exp.Select:
     """FULL JOIN of expected and actual rows by contact; rows kept where `differs(e, a)`."""
     on = exp.EQ(this=exp.column("contact_id", "e"), expression=exp.column("contact_id", "a"))
-    return (exp.select(exp.func("COALESCE", exp.column("contact_id", "e"), exp.column("contact_id", "a")).as_("contact_id"),
+    return (exp.select(exp.func("COALESCE", exp.column("contact_id", "e"), exp.column("contact_id", "a")).as_("contact_id", copy=False),
                        exp.Star())
-            .from_(expected.subquery("e"))
-            .join(actual.subquery("a"), on=on, join_type="full")
-            .where(differs))
+            .from_(expected.subquery("e", copy=False), copy=False)
+            .join(actual.subquery("a", copy=False), on=on, join_type="full", copy=False)
+            .where(differs, copy=False))
 
 
 def _published_rows(model: str, kind: str, name: str, columns) -> exp.Select:
@@ -113,17 +111,18 @@ def _far(a: exp.Expression, b: exp.Expression) -> exp.Expression:
 
 def segment_check(direct: Direct, s: ir.Segment) -> exp.Select:
     expected = direct.per_contact(direct.condition(s.rule))
-    expected = exp.select("contact_id").from_(expected.subquery("x")).where(exp.column("expected"))
+    expected = exp.select("contact_id").from_(expected.subquery("x", copy=False), copy=False).where(
+        exp.column("expected"), copy=False)
     actual = _published_rows("segment_membership", "segment", s.name, [])
-    return _disagreements(expected, actual, exp.or_(_missing("e"), _missing("a")))
+    return _disagreements(expected, actual, any_of(_missing("e"), _missing("a")))
 
 
 def score_check(direct: Direct, s: ir.Score) -> exp.Select:
     expected = direct.per_contact(direct.score(s))
-    expected = exp.select("contact_id", exp.column("expected").as_("value"), direct_grade(s).as_("grade")) \
+    expected = exp.select("contact_id", exp.column("expected").as_("value", copy=False), direct_grade(s).as_("grade", copy=False)) \
         .from_(expected.subquery("x"))
     actual = _published_rows("contact_scores", "score", s.name, ["value", "grade"])
-    differs = exp.or_(_missing("e"), _missing("a"), _far(exp.column("value", "e"), exp.column("value", "a")),
+    differs = any_of(_missing("e"), _missing("a"), _far(exp.column("value", "e"), exp.column("value", "a")),
                       _distinct(exp.column("grade", "e"), exp.column("grade", "a")))
     return _disagreements(expected, actual, differs)
 
@@ -136,9 +135,9 @@ def direct_grade(s: ir.Score) -> exp.Expression:
 
 def lifecycle_check(direct: Direct, lc: ir.Lifecycle) -> exp.Select:
     expected = direct.per_contact(direct.lifecycle(lc))
-    expected = exp.select("contact_id", exp.column("expected").as_("stage")).from_(expected.subquery("x"))
+    expected = exp.select("contact_id", exp.column("expected").as_("stage", copy=False)).from_(expected.subquery("x"))
     actual = _published_rows("contact_lifecycle", "lifecycle", lc.name, ["stage"])
-    differs = exp.or_(_missing("e"), _missing("a"), _distinct(exp.column("stage", "e"), exp.column("stage", "a")))
+    differs = any_of(_missing("e"), _missing("a"), _distinct(exp.column("stage", "e"), exp.column("stage", "a")))
     return _disagreements(expected, actual, differs)
 
 
@@ -148,7 +147,7 @@ def rfm_check(direct: Direct, r: ir.Rfm) -> exp.Select:
     actual = _published_rows("contact_rfm", "rfm", r.name, cols)
     differs = [_missing("e"), _missing("a"), _far(exp.column("monetary", "e"), exp.column("monetary", "a"))]
     differs += [_distinct(exp.column(c, "e"), exp.column(c, "a")) for c in cols if c != "monetary"]
-    return _disagreements(expected, actual, exp.or_(*differs))
+    return _disagreements(expected, actual, any_of(*differs))
 
 
 def score_bounds_check(s: ir.Score) -> exp.Select | None:
@@ -162,11 +161,11 @@ def score_bounds_check(s: ir.Score) -> exp.Select | None:
     ifs = [exp.If(this=grade_test(value, g), true=atoms.literal(g.name)) for g in s.grades]
     expected_grade = exp.Case(ifs=ifs, default=exp.cast(exp.Null(), "VARCHAR"))
     bad.append(_distinct(exp.column("grade"), expected_grade))
-    return _published_rows("contact_scores", "score", s.name, ["value", "grade"]).where(exp.or_(*bad))
+    return _published_rows("contact_scores", "score", s.name, ["value", "grade"]).where(any_of(*bad))
 
 
 def rfm_range_check(r: ir.Rfm) -> exp.Select:
     bad = [exp.not_(exp.Between(this=exp.column(k), low=exp.Literal.number(1), high=exp.Literal.number(r.bins)))
            for k in "rfm"]
     bad += [exp.Is(this=exp.column(k), expression=exp.Null()) for k in "rfm"]
-    return _published_rows("contact_rfm", "rfm", r.name, ["r", "f", "m"]).where(exp.or_(*bad))
+    return _published_rows("contact_rfm", "rfm", r.name, ["r", "f", "m"]).where(any_of(*bad))

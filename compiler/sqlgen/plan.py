@@ -16,15 +16,17 @@ Many segments therefore cost one scan per stream plus cheap per-contact boolean 
 
 from __future__ import annotations
 
+import dataclasses
+
 from sqlglot import exp
 
 from .. import ir
 from ..graph import layers
 from . import atoms
-from .atoms import AS_OF
+from .atoms import AS_OF, all_of, any_of
 from .relations import source_table
 
-CID = "contact_id"
+CID = "segc_cid"  # the contact key inside the plan; a contacts column may be called contact_id
 TS = "segc_ts"
 NUMBER = exp.DataType.build("DOUBLE")
 RFM_COLUMNS = ("recency_days", "frequency", "monetary", "r", "f", "m", "segment")
@@ -49,6 +51,8 @@ class StreamFacts:
         self.aggs: dict[str, tuple[str, exp.Expression]] = {}
         self.values: set[str] = set()
         self.read = False  # whether any condition looks at this stream
+        self.latest: dict[str, dict[str, tuple[str, exp.Expression]]] = {}  # column -> latest matching ts
+        self.distinct: dict[str, dict[str, tuple[str, exp.Expression]]] = {}  # column -> distinct counts
 
     @property
     def rows_cte(self) -> str:
@@ -69,20 +73,41 @@ class StreamFacts:
                 self.filters[key] = (f"segc_p{len(self.filters) + 1}", cond)
             flag = col(self.filters[key][0])
         if with_window and rows.within:
-            flag = exp.and_(flag, atoms.window(col(TS), rows.within))
+            flag = all_of(flag, atoms.window(col(TS), rows.within))
         return flag
 
-    def aggregate(self, func: str, rows: ir.RowFilter, value: exp.Expression | None = None,
-                  distinct: bool = False) -> exp.Column:
+    def aggregate(self, func: str, rows: ir.RowFilter, value: exp.Expression | None = None) -> exp.Column:
         """A per-contact aggregate over the matching rows, shared by every condition that asks."""
         cond = self.row_condition(rows)
         then = value if value is not None else exp.Literal.number(1)
         case = exp.Case(ifs=[exp.If(this=cond, true=then)])
-        agg = exp.func(func, exp.Distinct(expressions=[case]) if distinct else case)
+        agg = exp.func(func, case)
         key = agg.sql()
         if key not in self.aggs:
             self.aggs[key] = (f"segc_{self.stream.name}_{len(self.aggs) + 1}", agg)
         return col(self.aggs[key][0])
+
+    def distinct_count(self, rows: ir.RowFilter, column: str) -> exp.Column:
+        """Distinct non-NULL values of `column` over the matching rows.
+
+        Computed from one row per (contact, value) holding the value's latest matching timestamp:
+        a value counts in a window exactly when that timestamp is in it. One GROUP BY serves every
+        distinct count on the column, instead of a DISTINCT aggregate per window.
+        """
+        flag = self.row_condition(dataclasses.replace(rows, within=None))
+        self.value(column)
+        latest = exp.Max(this=exp.Case(ifs=[exp.If(this=flag, true=col(TS))]))
+        known = self.latest.setdefault(column, {})
+        if latest.sql() not in known:
+            known[latest.sql()] = (f"segc_latest_{len(known) + 1}", latest)
+        last = col(known[latest.sql()][0])
+        seen = atoms.window(last, rows.within) if rows.within else exp.Not(this=exp.Is(this=last, expression=exp.Null()))
+        count = exp.Count(this=exp.Case(ifs=[exp.If(this=seen, true=exp.Literal.number(1))]))
+        counts = self.distinct.setdefault(column, {})
+        if count.sql() not in counts:
+            number = sum(map(len, self.distinct.values())) + 1
+            counts[count.sql()] = (f"segc_{self.stream.name}_distinct_{number}", count)
+        return col(counts[count.sql()][0])
 
     def value(self, column: str) -> exp.Column:
         if column == self.stream.timestamp:
@@ -92,15 +117,29 @@ class StreamFacts:
 
     def ctes(self) -> list[tuple[str, exp.Select]]:
         s = self.stream
-        select = [col(s.contact_key).as_(CID), col(s.timestamp).as_(TS)]
-        select += [col(c).as_(f"segc_v_{c}") for c in sorted(self.values - {s.timestamp})]
-        select += [cond.as_(alias) for alias, cond in self.filters.values()]
+        select = [col(s.contact_key).as_(CID, copy=False), col(s.timestamp).as_(TS, copy=False)]
+        select += [col(c).as_(f"segc_v_{c}", copy=False) for c in sorted(self.values - {s.timestamp})]
+        select += [cond.as_(alias, copy=False) for alias, cond in self.filters.values()]
         rows = (exp.select(*select).from_(source_table(s.name))
                 .where(exp.LTE(this=col(s.timestamp), expression=AS_OF.copy()))
                 .where(exp.Not(this=exp.Is(this=col(s.contact_key), expression=exp.Null()))))
-        facts = (exp.select(col(CID), *(agg.as_(alias) for alias, agg in self.aggs.values()))
+        facts = (exp.select(col(CID), *(agg.as_(alias, copy=False) for alias, agg in self.aggs.values()))
                  .from_(self.rows_cte).group_by(col(CID)))
-        return [(self.rows_cte, rows), (self.facts_cte, facts)]
+        out = [(self.rows_cte, rows), (self.facts_cte, facts)]
+        for column, latest in sorted(self.latest.items()):
+            value = self.value(column)
+            per_value = (exp.select(col(CID), *(e.as_(alias, copy=False) for alias, e in latest.values()))
+                         .from_(self.rows_cte).where(exp.Not(this=exp.Is(this=value, expression=exp.Null())))
+                         .group_by(col(CID), value.copy()))
+            counts = (exp.select(col(CID), *(e.as_(alias, copy=False) for alias, e in self.distinct[column].values()))
+                      .from_(f"{self.stream.name}_values_{column}").group_by(col(CID)))
+            out += [(f"{self.stream.name}_values_{column}", per_value), (f"{self.stream.name}_distinct_{column}", counts)]
+        return out
+
+    @property
+    def joinable(self) -> list[str]:
+        """The per-contact CTEs the base joins."""
+        return [self.facts_cte] + [f"{self.stream.name}_distinct_{c}" for c in sorted(self.latest)]
 
 
 def row_filter_sql(stream: ir.Stream, events, where, column) -> exp.Expression | None:
@@ -109,7 +148,7 @@ def row_filter_sql(stream: ir.Stream, events, where, column) -> exp.Expression |
     if events:
         parts.append(atoms.compare(column(stream.event_type), "in", events))
     parts += [atoms.predicate(column(p.column), p) for p in where]
-    return exp.and_(*parts) if parts else None
+    return all_of(*parts) if parts else None
 
 
 class Plan:
@@ -118,7 +157,7 @@ class Plan:
     def __init__(self, project: ir.Project):
         self.project = project
         self.streams = {s.name: StreamFacts(s) for s in project.streams}
-        self.follows: list[tuple[str, exp.Select]] = []
+        self.follows: dict[tuple[str, str], dict[str, tuple[str, exp.Expression, exp.Expression]]] = {}
         self.index = {(kind, d.name): i + 1 for kind, defs in (
             ("segment", project.segments), ("score", project.scores), ("lifecycle", project.lifecycles),
             ("rfm", project.rfms)) for i, d in enumerate(defs)}
@@ -140,9 +179,9 @@ class Plan:
 
     def condition(self, c: ir.Condition) -> exp.Expression:
         if isinstance(c, ir.All):
-            return exp.and_(*(self.condition(i) for i in c.items))
+            return all_of(*(self.condition(i) for i in c.items))
         if isinstance(c, ir.Any_):
-            return exp.or_(*(self.condition(i) for i in c.items))
+            return any_of(*(self.condition(i) for i in c.items))
         if isinstance(c, ir.Not):
             return exp.Not(this=exp.paren(self.condition(c.item)))
         if isinstance(c, ir.Attribute):
@@ -160,7 +199,7 @@ class Plan:
         if isinstance(c, ir.RfmRef):
             if c.segments:
                 return atoms.compare(col(self.column("rfm", c.name, "_segment")), "in", c.segments)
-            return exp.and_(*(atoms.compare(col(self.column("rfm", c.name, f"_{k}")), t.op, t.value)
+            return all_of(*(atoms.compare(col(self.column("rfm", c.name, f"_{k}")), t.op, t.value)
                               for k, t in c.tests))
         raise AssertionError(c)
 
@@ -172,18 +211,18 @@ class Plan:
         if c.not_followed_by is not None:
             last = facts.aggregate("MAX", c.rows, col(TS))
             followed = self.follow(last, c.rows.stream, c.not_followed_by)
-            parts.append(exp.and_(exp.Not(this=exp.Is(this=last, expression=exp.Null())),
+            parts.append(all_of(exp.Not(this=exp.Is(this=last, expression=exp.Null())),
                                   exp.Is(this=followed, expression=exp.Null())))
-        return exp.and_(*parts)
+        return all_of(*parts)
 
     def aggregate_test(self, facts: StreamFacts, rows: ir.RowFilter, agg: ir.Aggregate) -> exp.Expression:
         if agg.kind in ("first", "last"):
             ts = facts.aggregate("MIN" if agg.kind == "first" else "MAX", rows, col(TS))
-            return exp.and_(*(first_last_test(ts, t) for t in agg.tests))
+            return all_of(*(first_last_test(ts, t) for t in agg.tests))
         if agg.kind == "count":
             value = facts.aggregate("COUNT", rows)
         elif agg.kind == "distinct":
-            value = facts.aggregate("COUNT", rows, facts.value(agg.of), distinct=True)
+            value = facts.distinct_count(rows, agg.of)
         else:
             value = facts.aggregate(agg.kind.upper(), rows, facts.value(agg.of))
         if agg.kind in ("count", "distinct", "sum"):
@@ -191,21 +230,35 @@ class Plan:
         return atoms.compare_all(value, agg.tests)
 
     def follow(self, last: exp.Column, stream: str, nfb: ir.NotFollowedBy) -> exp.Column:
-        """Contacts with a second-kind row after their latest first-kind row (within D of it)."""
+        """Whether a second-kind row follows the contact's latest first-kind row (within D of it).
+
+        Every not_followed_by between the same two streams shares one join of the first stream's
+        facts with the second stream's matching rows; identical patterns share one column.
+        """
         second = self.streams[nfb.rows.stream]
         flag = second.row_condition(ir.RowFilter(nfb.rows.stream, nfb.rows.events, nfb.rows.where), False)
-        name = f"follow_{len(self.follows) + 1}"
-        first_facts = self.streams[stream].facts_cte
-        on = [exp.EQ(this=col(CID, "r"), expression=col(CID, "f")),
-              exp.GT(this=col(TS, "r"), expression=col(last.name, "f"))]
+        flag = flag.transform(lambda n: col(n.name, "r") if isinstance(n, exp.Column) else n)
+        after = [flag, exp.GT(this=col(TS, "r"), expression=col(last.name, "f"))]
         if nfb.rows.within:
-            on.append(exp.LTE(this=col(TS, "r"), expression=atoms.shift(col(last.name, "f"), nfb.rows.within, 1)))
-        query = (exp.select(col(CID, "f"), exp.true().as_(name)).distinct()
-                 .from_(exp.to_table(first_facts).as_("f"))
-                 .join(exp.to_table(second.rows_cte).as_("r"), on=exp.and_(*on), join_type="inner")
-                 .where(flag.transform(lambda n: col(n.name, "r") if isinstance(n, exp.Column) else n)))
-        self.follows.append((name, query))
-        return col(name)
+            after.append(exp.LTE(this=col(TS, "r"), expression=atoms.shift(col(last.name, "f"), nfb.rows.within, 1)))
+        followed = exp.Max(this=exp.Case(ifs=[exp.If(this=all_of(*after), true=exp.Literal.number(1))]))
+        pair = self.follows.setdefault((stream, second.stream.name), {})
+        if followed.sql() not in pair:
+            pair[followed.sql()] = (f"segc_follow_{sum(map(len, self.follows.values())) + 1}", followed, flag)
+        return col(pair[followed.sql()][0])
+
+    def follow_ctes(self) -> list[tuple[str, exp.Select]]:
+        out = []
+        for (first, second), columns in self.follows.items():
+            on = exp.EQ(this=col(CID, "r"), expression=col(CID, "f"))
+            query = (exp.select(col(CID, "f"), *(agg.as_(alias, copy=False) for alias, agg, _ in columns.values()))
+                     .from_(exp.Table(this=exp.to_identifier(self.streams[first].facts_cte)).as_("f", copy=False))
+                     .join(exp.Table(this=exp.to_identifier(self.streams[second].rows_cte)).as_("r", copy=False),
+                           on=on, join_type="inner")
+                     .where(any_of(*(flag.copy() for _, _, flag in columns.values())))
+                     .group_by(col(CID, "f")))
+            out.append((f"follow_{first}_{second}", query))
+        return out
 
     # -- definitions ------------------------------------------------------------------------
 
@@ -223,7 +276,7 @@ class Plan:
             total = exp.func("GREATEST", total, atoms.literal(float(s.min)))
         value = exp.cast(total, NUMBER)
         name = self.column("score", s.name)
-        return [value.as_(name)]
+        return [value.as_(name, copy=False)]
 
     def grade(self, s: ir.Score) -> list[exp.Expression]:
         ifs = [exp.If(this=grade_test(col(self.column("score", s.name)), g), true=atoms.literal(g.name))
@@ -270,16 +323,16 @@ class Plan:
 
         name = self.column("rfm", r.name)
         recency = exp.cast(exp.Floor(this=days_between(last, AS_OF.copy())), "INT")
-        values = (exp.select(col(CID, "c"), recency.as_("recency_days"), exp.cast(freq, "INT").as_("frequency"),
-                             exp.cast(money, NUMBER).as_("monetary"), score(last).as_("r"), score(freq).as_("f"),
-                             score(money).as_("m"))
-                  .from_(exp.to_table("contacts").as_("c"))
-                  .join(exp.to_table(facts.facts_cte).as_("x"),
+        values = (exp.select(col(CID, "c"), recency.as_("recency_days", copy=False), exp.cast(freq, "INT").as_("frequency", copy=False),
+                             exp.cast(money, NUMBER).as_("monetary", copy=False), score(last).as_("r", copy=False), score(freq).as_("f", copy=False),
+                             score(money).as_("m", copy=False))
+                  .from_(exp.Table(this=exp.to_identifier("contacts")).as_("c", copy=False))
+                  .join(exp.Table(this=exp.to_identifier(facts.facts_cte)).as_("x", copy=False),
                         on=exp.EQ(this=col(CID, "c"), expression=col(CID, "x")), join_type="inner")
                   .where(exp.GT(this=freq, expression=exp.Literal.number(0))))
         ifs = [exp.If(this=rfm_segment_test(seg), true=atoms.literal(seg.name)) for seg in r.segments]
-        out = [col(CID)] + [col(c).as_(f"{name}_{c}") for c in RFM_COLUMNS[:-1]]
-        out.append(exp.Case(ifs=ifs, default=exp.cast(exp.Null(), "VARCHAR")).as_(f"{name}_segment"))
+        out = [col(CID)] + [col(c).as_(f"{name}_{c}", copy=False) for c in RFM_COLUMNS[:-1]]
+        out.append(exp.Case(ifs=ifs, default=exp.cast(exp.Null(), "VARCHAR")).as_(f"{name}_segment", copy=False))
         return [(f"{name}_values", values), (name, exp.select(*out).from_(f"{name}_values"))]
 
     # -- the whole query --------------------------------------------------------------------
@@ -304,27 +357,28 @@ class Plan:
                 layer_ctes.append((f"layer_{i + 1}_grades", exp.select(exp.Star(), *grades).from_(f"layer_{i + 1}")))
         rfm_ctes = [cte for r in p.rfms for cte in self.rfm(r)]
 
-        contact_cols = [col(p.contacts.key).as_(CID)] + [col(c) for c, _ in p.contacts.columns if c != CID]
+        contact_cols = [col(p.contacts.key).as_(CID, copy=False)] + [col(c) for c, _ in p.contacts.columns]
         ctes = [("contacts", exp.select(*contact_cols).from_(source_table("contacts"))
                  .where(exp.Not(this=exp.Is(this=col(p.contacts.key), expression=exp.Null()))))]
         used = [f for f in self.streams.values() if f.read]
         for f in used:
             ctes += f.ctes()
-        ctes += self.follows + rfm_ctes
+        follows = self.follow_ctes()
+        ctes += follows + rfm_ctes
         base = exp.select(exp.Star()).from_("contacts")
-        joined = [f.facts_cte for f in used] + [name for name, _ in self.follows] + \
+        joined = [name for f in used for name in f.joinable] + [name for name, _ in follows] + \
             [self.column("rfm", r.name) for r in p.rfms]
         for name in joined:
-            base = base.join(exp.to_table(name), using=[CID], join_type="left")
+            base = base.join(exp.Table(this=exp.to_identifier(name)), using=[CID], join_type="left", copy=False)
         ctes.append(("base", base))
         ctes += layer_ctes
         last = ctes[-1][0]
-        outputs = [col(CID)] + [col(c) for kind, field in (("segment", p.segments), ("score", p.scores),
+        outputs = [col(CID).as_("contact_id", copy=False)] + [col(c) for kind, field in (("segment", p.segments), ("score", p.scores),
                                                            ("lifecycle", p.lifecycles), ("rfm", p.rfms))
                                 for d in field for c in self.outputs(kind, d.name)]
         query = exp.select(*outputs).from_(last)
         for name, cte in ctes:
-            query = query.with_(name, as_=cte)
+            query = query.with_(name, as_=cte, copy=False)
         return query
 
 
@@ -341,7 +395,7 @@ def rfm_segment_test(seg: ir.RfmSegment) -> exp.Expression:
     """r, f and m within the segment's inclusive ranges; an entry without ranges matches all."""
     parts = [exp.Between(this=col(k), low=exp.Literal.number(rng[0]), high=exp.Literal.number(rng[1]))
              for k in "rfm" if (rng := getattr(seg, k))]
-    return exp.and_(*parts) if parts else exp.true()
+    return all_of(*parts) if parts else exp.true()
 
 
 def grade_test(value: exp.Expression, g: ir.Grade) -> exp.Expression:
@@ -350,7 +404,7 @@ def grade_test(value: exp.Expression, g: ir.Grade) -> exp.Expression:
         parts.append(exp.GTE(this=value.copy(), expression=atoms.literal(float(g.gte))))
     if g.lt is not None:
         parts.append(exp.LT(this=value.copy(), expression=atoms.literal(float(g.lt))))
-    return exp.and_(*parts) if parts else exp.true()
+    return all_of(*parts) if parts else exp.true()
 
 
 def references(c: ir.Condition):

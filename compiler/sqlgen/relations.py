@@ -13,7 +13,7 @@ import sqlglot
 from sqlglot import exp
 
 from .. import ir
-from .atoms import AS_OF, literal
+from .atoms import AS_OF, literal, portable
 
 _SOURCE = "segc_source__"
 _REF = "segc_ref__"
@@ -45,9 +45,83 @@ def dbt_source(project: ir.Project, name: str) -> tuple[str, str]:
     return parts[-2], parts[-1]
 
 
+class UnportableSQL(ValueError):
+    """A tree or its rendering would mean something else (or nothing) on the target warehouse."""
+
+
+# Constructs segc must never hand to sqlglot: it translates them without an error into SQL that
+# means something else on some warehouse (checked against sqlglot 30).
+_NEVER = {
+    exp.DateDiff: "DATEDIFF counts day boundaries on DuckDB but whole 24-hour periods on Spark",
+    exp.TimestampDiff: "TIMESTAMPDIFF counts boundaries on some warehouses and whole periods on others",
+    exp.DatetimeDiff: "DATETIME_DIFF counts boundaries on some warehouses and whole periods on others",
+    exp.TimeDiff: "TIME_DIFF counts boundaries on some warehouses and whole periods on others",
+}
+_LOSES_ORDER = {"spark", "databricks"}  # list(x ORDER BY ...) / ARRAY_AGG(x ORDER BY ...) drops ORDER BY
+
+# Function-call names (a name followed by `(`) each dialect's output may contain: the functions
+# and keywords segc relies on, each checked in the warehouse's documentation (and run on DuckDB,
+# PostgreSQL and Spark by the test suite). sqlglot passes functions it does not know for a
+# dialect through unchanged (e.g. UNIX_MICROS on PostgreSQL, TIME_TO_UNIX on BigQuery); a name
+# outside this list is refused instead of reaching the warehouse.
+_KEYWORDS = {"AS", "IN", "EXISTS", "OVER", "FROM", "JOIN", "AND", "OR", "NOT", "ON", "WHEN", "THEN", "ELSE",
+             "WHERE", "SELECT", "USING", "BY", "CAST", "ARRAY", "ALL", "UNION", "WITH", "DISTINCT", "IS",
+             "CASE", "END"}
+_COMMON = {"COALESCE", "COUNT", "SUM", "MIN", "MAX", "AVG", "LOWER", "FLOOR", "POWER", "GREATEST", "LEAST",
+           "ROW_NUMBER", "LEAD", "ABS", "EXTRACT", "LENGTH"}
+FUNCTIONS = {
+    "duckdb": {"STRPOS", "STARTS_WITH", "ENDS_WITH", "REGEXP_MATCHES", "ARRAY_CONTAINS", "EPOCH"},
+    "postgres": {"POSITION", "STARTS_WITH", "RIGHT", "ANY", "DIV"},
+    "spark": {"LOCATE", "STARTSWITH", "ENDSWITH", "RLIKE", "ARRAY_CONTAINS", "UNIX_MICROS", "IF", "DIV"},
+    "databricks": {"LOCATE", "STARTSWITH", "ENDSWITH", "REGEXP_LIKE", "ARRAY_CONTAINS", "UNIX_MICROS", "IF",
+                   "DIV"},
+    "snowflake": {"CHARINDEX", "STARTSWITH", "ENDSWITH", "REGEXP_INSTR", "ARRAY_CONTAINS", "DATE_PART", "IFF",
+                  "GREATEST_IGNORE_NULLS", "LEAST_IGNORE_NULLS", "TRUNC"},
+    "bigquery": {"INSTR", "STARTS_WITH", "ENDS_WITH", "REGEXP_CONTAINS", "UNNEST", "UNIX_MICROS", "IF", "DIV"},
+    "trino": {"STRPOS", "STARTS_WITH", "REGEXP_LIKE", "CONTAINS", "TO_UNIXTIME", "IF", "TRUNCATE", "SUBSTR"},
+}
+DIALECTS = tuple(FUNCTIONS)
+
+
+def functions_called(sql: str, dialect: str) -> set[str]:
+    """Upper-cased names directly followed by `(` in `sql` (string literals and identifiers aside)."""
+    tokens = sqlglot.Dialect.get_or_raise(dialect).tokenize(sql)
+    quoted = {sqlglot.TokenType.STRING, sqlglot.TokenType.IDENTIFIER, sqlglot.TokenType.NATIONAL_STRING}
+    return {tok.text.upper() for tok, nxt in zip(tokens, tokens[1:])
+            if nxt.token_type == sqlglot.TokenType.L_PAREN and tok.token_type not in quoted
+            and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", tok.text)}
+
+
+def guard(tree: exp.Expression, dialect: str) -> None:
+    """Refuse constructs that sqlglot would translate into another meaning for `dialect`."""
+    for node in tree.walk():
+        if isinstance(node, exp.Anonymous):
+            raise UnportableSQL(f"function {node.name}() is unknown to sqlglot: it would reach {dialect} unchanged")
+        reason = _NEVER.get(type(node))
+        if reason:
+            raise UnportableSQL(f"{type(node).__name__} is not portable: {reason}")
+        if isinstance(node, (exp.ArrayAgg, exp.GroupConcat)) and dialect in _LOSES_ORDER and node.find(exp.Order):
+            raise UnportableSQL(f"an ordered {type(node).__name__} loses its ORDER BY on {dialect}")
+        if isinstance(node, exp.RegexpLike) and dialect == "snowflake":
+            raise UnportableSQL("REGEXP_LIKE is anchored at both ends on Snowflake (use REGEXP_INSTR(...) > 0)")
+
+
 def to_sql(tree: exp.Expression, dialect: str) -> str:
-    """Render, raising instead of silently emitting something the dialect cannot express."""
-    return tree.sql(dialect=dialect, pretty=True, unsupported_level=sqlglot.ErrorLevel.RAISE)
+    """Render for `dialect`, raising instead of silently emitting something it cannot express.
+
+    Portability rewrites (atoms.portable) first, then the guards on the tree, then sqlglot with
+    unsupported constructs raising, then the check of every called function against FUNCTIONS.
+    """
+    if dialect not in FUNCTIONS:
+        raise UnportableSQL(f"unsupported dialect {dialect!r}: one of {', '.join(DIALECTS)}")
+    tree = portable(tree, dialect)
+    guard(tree, dialect)
+    sql = tree.sql(dialect=dialect, pretty=True, unsupported_level=sqlglot.ErrorLevel.RAISE)
+    unknown = functions_called(sql, dialect) - _KEYWORDS - _COMMON - FUNCTIONS[dialect]
+    if unknown:
+        raise UnportableSQL(f"{', '.join(sorted(unknown))} not known to be a {dialect} function: "
+                            f"sqlglot would pass it through unchanged")
+    return sql
 
 
 def render_dbt(tree: exp.Expression, project: ir.Project, dialect: str = "duckdb") -> str:

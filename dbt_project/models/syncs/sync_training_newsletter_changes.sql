@@ -24,7 +24,7 @@ FROM (
       AND as_of = (
         SELECT
           MAX(as_of)
-        FROM {{ ref('segment_membership_changes') }}
+        FROM {{ ref('segment_summary') }}
       )
   ) AS m
   INNER JOIN {{ source('raw', 'contacts') }} AS c

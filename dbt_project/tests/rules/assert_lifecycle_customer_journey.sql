@@ -17,34 +17,25 @@ FROM (
             (
               SELECT
                 COUNT(*)
-              FROM {{ source('raw', 'orders') }} AS s41
+              FROM {{ source('raw', 'orders') }} AS s34
               WHERE
-                s41.contact_id = c.contact_id
-                AND s41.ordered_at <= {{ segc_as_of() }}
+                s34.contact_id = c.contact_id
+                AND s34.ordered_at <= {{ segc_as_of() }}
                 AND COALESCE((
-                  s41.status = 'paid'
+                  s34.status = 'paid'
                 ), FALSE)
-                AND s41.ordered_at > {{ segc_as_of() }} - INTERVAL '365' DAY
+                AND s34.ordered_at > {{ segc_as_of() }} - INTERVAL '365' DAY
             ) >= 3
           ),
           FALSE
         )
         THEN 'loyal'
-        WHEN COALESCE(
-          (
-            (
-              SELECT
-                MAX(s42.ordered_at)
-              FROM {{ source('raw', 'orders') }} AS s42
-              WHERE
-                s42.contact_id = c.contact_id
-                AND s42.ordered_at <= {{ segc_as_of() }}
-                AND COALESCE((
-                  s42.status = 'paid'
-                ), FALSE)
-            ) <= {{ segc_as_of() }} - INTERVAL '12' MONTH
-          ),
-          FALSE
+        WHEN EXISTS(
+          SELECT
+            1
+          FROM {{ ref('segment_membership') }} AS s35
+          WHERE
+            s35.contact_id = c.contact_id AND s35.segment = 'lapsed_buyers'
         )
         THEN 'lapsed'
         WHEN COALESCE(
@@ -52,12 +43,12 @@ FROM (
             (
               SELECT
                 COUNT(*)
-              FROM {{ source('raw', 'orders') }} AS s43
+              FROM {{ source('raw', 'orders') }} AS s36
               WHERE
-                s43.contact_id = c.contact_id
-                AND s43.ordered_at <= {{ segc_as_of() }}
+                s36.contact_id = c.contact_id
+                AND s36.ordered_at <= {{ segc_as_of() }}
                 AND COALESCE((
-                  s43.status = 'paid'
+                  s36.status = 'paid'
                 ), FALSE)
             ) >= 1
           ),
@@ -66,371 +57,13 @@ FROM (
         THEN 'customer'
         WHEN COALESCE(
           (
-            CASE
-              WHEN CAST(GREATEST(
-                LEAST(
-                  (
-                    LEAST(
-                      5.0 * COALESCE(
-                        (
-                          SELECT
-                            SUM(POWER(0.5, (
-                              EPOCH({{ segc_as_of() }}) - EPOCH(s44.occurred_at)
-                            ) / 86400.0 / 30.0))
-                          FROM {{ source('raw', 'events') }} AS s44
-                          WHERE
-                            s44.contact_id = c.contact_id
-                            AND s44.occurred_at <= {{ segc_as_of() }}
-                            AND COALESCE((
-                              s44.event_type IN ('email_open')
-                            ), FALSE)
-                            AND s44.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
-                        ),
-                        0
-                      ),
-                      25.0
-                    )
-                  ) + (
-                    LEAST(
-                      10.0 * COALESCE(
-                        (
-                          SELECT
-                            SUM(POWER(0.5, (
-                              EPOCH({{ segc_as_of() }}) - EPOCH(s45.occurred_at)
-                            ) / 86400.0 / 30.0))
-                          FROM {{ source('raw', 'events') }} AS s45
-                          WHERE
-                            s45.contact_id = c.contact_id
-                            AND s45.occurred_at <= {{ segc_as_of() }}
-                            AND COALESCE((
-                              s45.event_type IN ('email_click')
-                            ), FALSE)
-                            AND s45.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
-                        ),
-                        0
-                      ),
-                      30.0
-                    )
-                  ) + (
-                    LEAST(
-                      20.0 * COALESCE(
-                        (
-                          SELECT
-                            SUM(POWER(0.5, (
-                              EPOCH({{ segc_as_of() }}) - EPOCH(s46.occurred_at)
-                            ) / 86400.0 / 30.0))
-                          FROM {{ source('raw', 'events') }} AS s46
-                          WHERE
-                            s46.contact_id = c.contact_id
-                            AND s46.occurred_at <= {{ segc_as_of() }}
-                            AND COALESCE((
-                              s46.event_type IN ('form_submit')
-                            ), FALSE)
-                            AND s46.occurred_at > {{ segc_as_of() }} - INTERVAL '180' DAY
-                        ),
-                        0
-                      ),
-                      40.0
-                    )
-                  ) + (
-                    LEAST(
-                      15.0 * COALESCE(
-                        (
-                          SELECT
-                            SUM(POWER(0.5, (
-                              EPOCH({{ segc_as_of() }}) - EPOCH(s47.occurred_at)
-                            ) / 86400.0 / 30.0))
-                          FROM {{ source('raw', 'events') }} AS s47
-                          WHERE
-                            s47.contact_id = c.contact_id
-                            AND s47.occurred_at <= {{ segc_as_of() }}
-                            AND COALESCE((
-                              s47.event_type IN ('survey_submit')
-                            ), FALSE)
-                            AND s47.occurred_at > {{ segc_as_of() }} - INTERVAL '180' DAY
-                        ),
-                        0
-                      ),
-                      15.0
-                    )
-                  ) + (
-                    LEAST(
-                      10.0 * COALESCE(
-                        (
-                          SELECT
-                            SUM(POWER(0.5, (
-                              EPOCH({{ segc_as_of() }}) - EPOCH(s48.occurred_at)
-                            ) / 86400.0 / 30.0))
-                          FROM {{ source('raw', 'events') }} AS s48
-                          WHERE
-                            s48.contact_id = c.contact_id
-                            AND s48.occurred_at <= {{ segc_as_of() }}
-                            AND (
-                              COALESCE((
-                                s48.event_type IN ('page_view')
-                              ), FALSE)
-                              AND COALESCE((
-                                s48.url = '/cennik'
-                              ), FALSE)
-                            )
-                            AND s48.occurred_at > {{ segc_as_of() }} - INTERVAL '30' DAY
-                        ),
-                        0
-                      ),
-                      30.0
-                    )
-                  ) + (
-                    CASE
-                      WHEN COALESCE(
-                        (
-                          c.job_title IN ('CEO', 'Owner', 'Prezes Zarządu', 'Właściciel', 'CTO', 'CFO')
-                        ),
-                        FALSE
-                      )
-                      THEN 20.0
-                      ELSE 0.0
-                    END
-                  ) + (
-                    CASE
-                      WHEN COALESCE((
-                        c.industry IN ('automotive', 'manufacturing', 'it')
-                      ), FALSE)
-                      THEN 10.0
-                      ELSE 0.0
-                    END
-                  ) + (
-                    CASE
-                      WHEN COALESCE(
-                        (
-                          (
-                            SELECT
-                              COUNT(*)
-                            FROM {{ source('raw', 'events') }} AS s49
-                            WHERE
-                              s49.contact_id = c.contact_id
-                              AND s49.occurred_at <= {{ segc_as_of() }}
-                              AND COALESCE((
-                                s49.event_type IN ('unsubscribe')
-                              ), FALSE)
-                          ) >= 1
-                        ),
-                        FALSE
-                      )
-                      THEN -30.0
-                      ELSE 0.0
-                    END
-                  ) + (
-                    CASE
-                      WHEN COALESCE(
-                        (
-                          (
-                            SELECT
-                              COUNT(*)
-                            FROM {{ source('raw', 'events') }} AS s50
-                            WHERE
-                              s50.contact_id = c.contact_id
-                              AND s50.occurred_at <= {{ segc_as_of() }}
-                              AND COALESCE((
-                                s50.event_type IN ('email_bounce')
-                              ), FALSE)
-                              AND s50.occurred_at > {{ segc_as_of() }} - INTERVAL '180' DAY
-                          ) >= 1
-                        ),
-                        FALSE
-                      )
-                      THEN -15.0
-                      ELSE 0.0
-                    END
-                  ),
-                  100.0
-                ),
-                0.0
-              ) AS DOUBLE) >= 40.0
-              THEN 'hot'
-              WHEN CAST(GREATEST(
-                LEAST(
-                  (
-                    LEAST(
-                      5.0 * COALESCE(
-                        (
-                          SELECT
-                            SUM(POWER(0.5, (
-                              EPOCH({{ segc_as_of() }}) - EPOCH(s44.occurred_at)
-                            ) / 86400.0 / 30.0))
-                          FROM {{ source('raw', 'events') }} AS s44
-                          WHERE
-                            s44.contact_id = c.contact_id
-                            AND s44.occurred_at <= {{ segc_as_of() }}
-                            AND COALESCE((
-                              s44.event_type IN ('email_open')
-                            ), FALSE)
-                            AND s44.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
-                        ),
-                        0
-                      ),
-                      25.0
-                    )
-                  ) + (
-                    LEAST(
-                      10.0 * COALESCE(
-                        (
-                          SELECT
-                            SUM(POWER(0.5, (
-                              EPOCH({{ segc_as_of() }}) - EPOCH(s45.occurred_at)
-                            ) / 86400.0 / 30.0))
-                          FROM {{ source('raw', 'events') }} AS s45
-                          WHERE
-                            s45.contact_id = c.contact_id
-                            AND s45.occurred_at <= {{ segc_as_of() }}
-                            AND COALESCE((
-                              s45.event_type IN ('email_click')
-                            ), FALSE)
-                            AND s45.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
-                        ),
-                        0
-                      ),
-                      30.0
-                    )
-                  ) + (
-                    LEAST(
-                      20.0 * COALESCE(
-                        (
-                          SELECT
-                            SUM(POWER(0.5, (
-                              EPOCH({{ segc_as_of() }}) - EPOCH(s46.occurred_at)
-                            ) / 86400.0 / 30.0))
-                          FROM {{ source('raw', 'events') }} AS s46
-                          WHERE
-                            s46.contact_id = c.contact_id
-                            AND s46.occurred_at <= {{ segc_as_of() }}
-                            AND COALESCE((
-                              s46.event_type IN ('form_submit')
-                            ), FALSE)
-                            AND s46.occurred_at > {{ segc_as_of() }} - INTERVAL '180' DAY
-                        ),
-                        0
-                      ),
-                      40.0
-                    )
-                  ) + (
-                    LEAST(
-                      15.0 * COALESCE(
-                        (
-                          SELECT
-                            SUM(POWER(0.5, (
-                              EPOCH({{ segc_as_of() }}) - EPOCH(s47.occurred_at)
-                            ) / 86400.0 / 30.0))
-                          FROM {{ source('raw', 'events') }} AS s47
-                          WHERE
-                            s47.contact_id = c.contact_id
-                            AND s47.occurred_at <= {{ segc_as_of() }}
-                            AND COALESCE((
-                              s47.event_type IN ('survey_submit')
-                            ), FALSE)
-                            AND s47.occurred_at > {{ segc_as_of() }} - INTERVAL '180' DAY
-                        ),
-                        0
-                      ),
-                      15.0
-                    )
-                  ) + (
-                    LEAST(
-                      10.0 * COALESCE(
-                        (
-                          SELECT
-                            SUM(POWER(0.5, (
-                              EPOCH({{ segc_as_of() }}) - EPOCH(s48.occurred_at)
-                            ) / 86400.0 / 30.0))
-                          FROM {{ source('raw', 'events') }} AS s48
-                          WHERE
-                            s48.contact_id = c.contact_id
-                            AND s48.occurred_at <= {{ segc_as_of() }}
-                            AND (
-                              COALESCE((
-                                s48.event_type IN ('page_view')
-                              ), FALSE)
-                              AND COALESCE((
-                                s48.url = '/cennik'
-                              ), FALSE)
-                            )
-                            AND s48.occurred_at > {{ segc_as_of() }} - INTERVAL '30' DAY
-                        ),
-                        0
-                      ),
-                      30.0
-                    )
-                  ) + (
-                    CASE
-                      WHEN COALESCE(
-                        (
-                          c.job_title IN ('CEO', 'Owner', 'Prezes Zarządu', 'Właściciel', 'CTO', 'CFO')
-                        ),
-                        FALSE
-                      )
-                      THEN 20.0
-                      ELSE 0.0
-                    END
-                  ) + (
-                    CASE
-                      WHEN COALESCE((
-                        c.industry IN ('automotive', 'manufacturing', 'it')
-                      ), FALSE)
-                      THEN 10.0
-                      ELSE 0.0
-                    END
-                  ) + (
-                    CASE
-                      WHEN COALESCE(
-                        (
-                          (
-                            SELECT
-                              COUNT(*)
-                            FROM {{ source('raw', 'events') }} AS s49
-                            WHERE
-                              s49.contact_id = c.contact_id
-                              AND s49.occurred_at <= {{ segc_as_of() }}
-                              AND COALESCE((
-                                s49.event_type IN ('unsubscribe')
-                              ), FALSE)
-                          ) >= 1
-                        ),
-                        FALSE
-                      )
-                      THEN -30.0
-                      ELSE 0.0
-                    END
-                  ) + (
-                    CASE
-                      WHEN COALESCE(
-                        (
-                          (
-                            SELECT
-                              COUNT(*)
-                            FROM {{ source('raw', 'events') }} AS s50
-                            WHERE
-                              s50.contact_id = c.contact_id
-                              AND s50.occurred_at <= {{ segc_as_of() }}
-                              AND COALESCE((
-                                s50.event_type IN ('email_bounce')
-                              ), FALSE)
-                              AND s50.occurred_at > {{ segc_as_of() }} - INTERVAL '180' DAY
-                          ) >= 1
-                        ),
-                        FALSE
-                      )
-                      THEN -15.0
-                      ELSE 0.0
-                    END
-                  ),
-                  100.0
-                ),
-                0.0
-              ) AS DOUBLE) >= 15.0
-              THEN 'warm'
-              WHEN TRUE
-              THEN 'cold'
-              ELSE CAST(NULL AS TEXT)
-            END IN ('hot')
+            (
+              SELECT
+                s37.grade
+              FROM {{ ref('contact_scores') }} AS s37
+              WHERE
+                s37.contact_id = c.contact_id AND s37.score = 'lead_score'
+            ) IN ('hot')
           ),
           FALSE
         )
@@ -440,14 +73,14 @@ FROM (
             (
               SELECT
                 COUNT(*)
-              FROM {{ source('raw', 'events') }} AS s51
+              FROM {{ source('raw', 'events') }} AS s38
               WHERE
-                s51.contact_id = c.contact_id
-                AND s51.occurred_at <= {{ segc_as_of() }}
+                s38.contact_id = c.contact_id
+                AND s38.occurred_at <= {{ segc_as_of() }}
                 AND COALESCE((
-                  s51.event_type IN ('email_click', 'form_submit', 'page_view')
+                  s38.event_type IN ('email_click', 'form_submit', 'page_view')
                 ), FALSE)
-                AND s51.occurred_at > {{ segc_as_of() }} - INTERVAL '30' DAY
+                AND s38.occurred_at > {{ segc_as_of() }} - INTERVAL '30' DAY
             ) >= 1
           ),
           FALSE

@@ -28,16 +28,16 @@ FROM (
                 (
                   SELECT
                     SUM(POWER(0.5, (
-                      EPOCH({{ segc_as_of() }}) - EPOCH(s34.occurred_at)
+                      EPOCH({{ segc_as_of() }}) - EPOCH(s27.occurred_at)
                     ) / 86400.0 / 30.0))
-                  FROM {{ source('raw', 'events') }} AS s34
+                  FROM {{ source('raw', 'events') }} AS s27
                   WHERE
-                    s34.contact_id = c.contact_id
-                    AND s34.occurred_at <= {{ segc_as_of() }}
+                    s27.contact_id = c.contact_id
+                    AND s27.occurred_at <= {{ segc_as_of() }}
                     AND COALESCE((
-                      s34.event_type IN ('email_open')
+                      s27.event_type IN ('email_open')
                     ), FALSE)
-                    AND s34.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
+                    AND s27.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
                 ),
                 0
               ),
@@ -49,16 +49,16 @@ FROM (
                 (
                   SELECT
                     SUM(POWER(0.5, (
-                      EPOCH({{ segc_as_of() }}) - EPOCH(s35.occurred_at)
+                      EPOCH({{ segc_as_of() }}) - EPOCH(s28.occurred_at)
                     ) / 86400.0 / 30.0))
-                  FROM {{ source('raw', 'events') }} AS s35
+                  FROM {{ source('raw', 'events') }} AS s28
                   WHERE
-                    s35.contact_id = c.contact_id
-                    AND s35.occurred_at <= {{ segc_as_of() }}
+                    s28.contact_id = c.contact_id
+                    AND s28.occurred_at <= {{ segc_as_of() }}
                     AND COALESCE((
-                      s35.event_type IN ('email_click')
+                      s28.event_type IN ('email_click')
                     ), FALSE)
-                    AND s35.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
+                    AND s28.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
                 ),
                 0
               ),
@@ -70,16 +70,16 @@ FROM (
                 (
                   SELECT
                     SUM(POWER(0.5, (
-                      EPOCH({{ segc_as_of() }}) - EPOCH(s36.occurred_at)
+                      EPOCH({{ segc_as_of() }}) - EPOCH(s29.occurred_at)
                     ) / 86400.0 / 30.0))
-                  FROM {{ source('raw', 'events') }} AS s36
+                  FROM {{ source('raw', 'events') }} AS s29
                   WHERE
-                    s36.contact_id = c.contact_id
-                    AND s36.occurred_at <= {{ segc_as_of() }}
+                    s29.contact_id = c.contact_id
+                    AND s29.occurred_at <= {{ segc_as_of() }}
                     AND COALESCE((
-                      s36.event_type IN ('form_submit')
+                      s29.event_type IN ('form_submit')
                     ), FALSE)
-                    AND s36.occurred_at > {{ segc_as_of() }} - INTERVAL '180' DAY
+                    AND s29.occurred_at > {{ segc_as_of() }} - INTERVAL '180' DAY
                 ),
                 0
               ),
@@ -91,16 +91,16 @@ FROM (
                 (
                   SELECT
                     SUM(POWER(0.5, (
-                      EPOCH({{ segc_as_of() }}) - EPOCH(s37.occurred_at)
+                      EPOCH({{ segc_as_of() }}) - EPOCH(s30.occurred_at)
                     ) / 86400.0 / 30.0))
-                  FROM {{ source('raw', 'events') }} AS s37
+                  FROM {{ source('raw', 'events') }} AS s30
                   WHERE
-                    s37.contact_id = c.contact_id
-                    AND s37.occurred_at <= {{ segc_as_of() }}
+                    s30.contact_id = c.contact_id
+                    AND s30.occurred_at <= {{ segc_as_of() }}
                     AND COALESCE((
-                      s37.event_type IN ('survey_submit')
+                      s30.event_type IN ('survey_submit')
                     ), FALSE)
-                    AND s37.occurred_at > {{ segc_as_of() }} - INTERVAL '180' DAY
+                    AND s30.occurred_at > {{ segc_as_of() }} - INTERVAL '180' DAY
                 ),
                 0
               ),
@@ -112,21 +112,21 @@ FROM (
                 (
                   SELECT
                     SUM(POWER(0.5, (
-                      EPOCH({{ segc_as_of() }}) - EPOCH(s38.occurred_at)
+                      EPOCH({{ segc_as_of() }}) - EPOCH(s31.occurred_at)
                     ) / 86400.0 / 30.0))
-                  FROM {{ source('raw', 'events') }} AS s38
+                  FROM {{ source('raw', 'events') }} AS s31
                   WHERE
-                    s38.contact_id = c.contact_id
-                    AND s38.occurred_at <= {{ segc_as_of() }}
+                    s31.contact_id = c.contact_id
+                    AND s31.occurred_at <= {{ segc_as_of() }}
                     AND (
                       COALESCE((
-                        s38.event_type IN ('page_view')
+                        s31.event_type IN ('page_view')
                       ), FALSE)
                       AND COALESCE((
-                        s38.url = '/cennik'
+                        s31.url = '/cennik'
                       ), FALSE)
                     )
-                    AND s38.occurred_at > {{ segc_as_of() }} - INTERVAL '30' DAY
+                    AND s31.occurred_at > {{ segc_as_of() }} - INTERVAL '30' DAY
                 ),
                 0
               ),
@@ -158,12 +158,12 @@ FROM (
                   (
                     SELECT
                       COUNT(*)
-                    FROM {{ source('raw', 'events') }} AS s39
+                    FROM {{ source('raw', 'events') }} AS s32
                     WHERE
-                      s39.contact_id = c.contact_id
-                      AND s39.occurred_at <= {{ segc_as_of() }}
+                      s32.contact_id = c.contact_id
+                      AND s32.occurred_at <= {{ segc_as_of() }}
                       AND COALESCE((
-                        s39.event_type IN ('unsubscribe')
+                        s32.event_type IN ('unsubscribe')
                       ), FALSE)
                   ) >= 1
                 ),
@@ -179,14 +179,14 @@ FROM (
                   (
                     SELECT
                       COUNT(*)
-                    FROM {{ source('raw', 'events') }} AS s40
+                    FROM {{ source('raw', 'events') }} AS s33
                     WHERE
-                      s40.contact_id = c.contact_id
-                      AND s40.occurred_at <= {{ segc_as_of() }}
+                      s33.contact_id = c.contact_id
+                      AND s33.occurred_at <= {{ segc_as_of() }}
                       AND COALESCE((
-                        s40.event_type IN ('email_bounce')
+                        s33.event_type IN ('email_bounce')
                       ), FALSE)
-                      AND s40.occurred_at > {{ segc_as_of() }} - INTERVAL '180' DAY
+                      AND s33.occurred_at > {{ segc_as_of() }} - INTERVAL '180' DAY
                   ) >= 1
                 ),
                 FALSE

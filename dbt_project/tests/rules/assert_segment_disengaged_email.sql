@@ -15,14 +15,14 @@ FROM (
           (
             SELECT
               COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s12
+            FROM {{ source('raw', 'events') }} AS s11
             WHERE
-              s12.contact_id = c.contact_id
-              AND s12.occurred_at <= {{ segc_as_of() }}
+              s11.contact_id = c.contact_id
+              AND s11.occurred_at <= {{ segc_as_of() }}
               AND COALESCE((
-                s12.event_type IN ('email_send')
+                s11.event_type IN ('email_send')
               ), FALSE)
-              AND s12.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
+              AND s11.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
           ) >= 5
         ),
         FALSE
@@ -33,14 +33,14 @@ FROM (
             (
               SELECT
                 COUNT(*)
-              FROM {{ source('raw', 'events') }} AS s13
+              FROM {{ source('raw', 'events') }} AS s12
               WHERE
-                s13.contact_id = c.contact_id
-                AND s13.occurred_at <= {{ segc_as_of() }}
+                s12.contact_id = c.contact_id
+                AND s12.occurred_at <= {{ segc_as_of() }}
                 AND COALESCE((
-                  s13.event_type IN ('email_open')
+                  s12.event_type IN ('email_open')
                 ), FALSE)
-                AND s13.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
+                AND s12.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
             ) >= 1
           ),
           FALSE

@@ -15,14 +15,14 @@ FROM (
           (
             SELECT
               COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s14
+            FROM {{ source('raw', 'events') }} AS s13
             WHERE
-              s14.contact_id = c.contact_id
-              AND s14.occurred_at <= {{ segc_as_of() }}
+              s13.contact_id = c.contact_id
+              AND s13.occurred_at <= {{ segc_as_of() }}
               AND COALESCE((
-                s14.event_type IN ('page_view')
+                s13.event_type IN ('page_view')
               ), FALSE)
-              AND s14.occurred_at > {{ segc_as_of() }} - INTERVAL '30' DAY
+              AND s13.occurred_at > {{ segc_as_of() }} - INTERVAL '30' DAY
           ) >= 10
         ),
         FALSE
@@ -33,9 +33,9 @@ FROM (
             (
               SELECT
                 COUNT(*)
-              FROM {{ source('raw', 'orders') }} AS s15
+              FROM {{ source('raw', 'orders') }} AS s14
               WHERE
-                s15.contact_id = c.contact_id AND s15.ordered_at <= {{ segc_as_of() }}
+                s14.contact_id = c.contact_id AND s14.ordered_at <= {{ segc_as_of() }}
             ) >= 1
           ),
           FALSE

@@ -15,19 +15,19 @@ FROM (
           (
             SELECT
               COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s24
+            FROM {{ source('raw', 'events') }} AS s17
             WHERE
-              s24.contact_id = c.contact_id
-              AND s24.occurred_at <= {{ segc_as_of() }}
+              s17.contact_id = c.contact_id
+              AND s17.occurred_at <= {{ segc_as_of() }}
               AND (
                 COALESCE((
-                  s24.event_type IN ('form_submit')
+                  s17.event_type IN ('form_submit')
                 ), FALSE)
                 AND COALESCE((
-                  s24.form_id = 'training_signup'
+                  s17.form_id = 'training_signup'
                 ), FALSE)
               )
-              AND s24.occurred_at > {{ segc_as_of() }} - INTERVAL '365' DAY
+              AND s17.occurred_at > {{ segc_as_of() }} - INTERVAL '365' DAY
           ) >= 1
         ),
         FALSE
@@ -37,19 +37,19 @@ FROM (
           (
             SELECT
               COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s25
+            FROM {{ source('raw', 'events') }} AS s18
             WHERE
-              s25.contact_id = c.contact_id
-              AND s25.occurred_at <= {{ segc_as_of() }}
+              s18.contact_id = c.contact_id
+              AND s18.occurred_at <= {{ segc_as_of() }}
               AND (
                 COALESCE((
-                  s25.event_type IN ('page_view')
+                  s18.event_type IN ('page_view')
                 ), FALSE)
                 AND COALESCE((
-                  STRPOS(s25.url, '/szkolenia') > 0
+                  STRPOS(s18.url, '/szkolenia') > 0
                 ), FALSE)
               )
-              AND s25.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
+              AND s18.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
           ) >= 2
         ),
         FALSE

@@ -21,16 +21,16 @@ FROM (
           (
             SELECT
               COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s26
+            FROM {{ source('raw', 'events') }} AS s19
             WHERE
-              s26.contact_id = c.contact_id
-              AND s26.occurred_at <= {{ segc_as_of() }}
+              s19.contact_id = c.contact_id
+              AND s19.occurred_at <= {{ segc_as_of() }}
               AND (
                 COALESCE((
-                  s26.event_type IN ('email_click')
+                  s19.event_type IN ('email_click')
                 ), FALSE)
                 AND COALESCE((
-                  s26.campaign = 'automotive_expo_2026'
+                  s19.campaign = 'automotive_expo_2026'
                 ), FALSE)
               )
           ) >= 1

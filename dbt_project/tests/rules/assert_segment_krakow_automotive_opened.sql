@@ -21,16 +21,16 @@ FROM (
           (
             SELECT
               COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s27
+            FROM {{ source('raw', 'events') }} AS s20
             WHERE
-              s27.contact_id = c.contact_id
-              AND s27.occurred_at <= {{ segc_as_of() }}
+              s20.contact_id = c.contact_id
+              AND s20.occurred_at <= {{ segc_as_of() }}
               AND (
                 COALESCE((
-                  s27.event_type IN ('email_open')
+                  s20.event_type IN ('email_open')
                 ), FALSE)
                 AND COALESCE((
-                  s27.campaign = 'automotive_expo_2026'
+                  s20.campaign = 'automotive_expo_2026'
                 ), FALSE)
               )
           ) >= 1
@@ -38,32 +38,12 @@ FROM (
         FALSE
       )
       AND NOT (
-        COALESCE((
-          c.city = 'Kraków'
-        ), FALSE)
-        AND COALESCE((
-          c.industry = 'automotive'
-        ), FALSE)
-        AND COALESCE(
-          (
-            (
-              SELECT
-                COUNT(*)
-              FROM {{ source('raw', 'events') }} AS s28
-              WHERE
-                s28.contact_id = c.contact_id
-                AND s28.occurred_at <= {{ segc_as_of() }}
-                AND (
-                  COALESCE((
-                    s28.event_type IN ('email_click')
-                  ), FALSE)
-                  AND COALESCE((
-                    s28.campaign = 'automotive_expo_2026'
-                  ), FALSE)
-                )
-            ) >= 1
-          ),
-          FALSE
+        EXISTS(
+          SELECT
+            1
+          FROM {{ ref('segment_membership') }} AS s21
+          WHERE
+            s21.contact_id = c.contact_id AND s21.segment = 'krakow_automotive_clicked'
         )
       ) AS expected
     FROM {{ source('raw', 'contacts') }} AS c

@@ -14,13 +14,13 @@ FROM (
         (
           (
             SELECT
-              MAX(s29.ordered_at)
-            FROM {{ source('raw', 'orders') }} AS s29
+              MAX(s22.ordered_at)
+            FROM {{ source('raw', 'orders') }} AS s22
             WHERE
-              s29.contact_id = c.contact_id
-              AND s29.ordered_at <= {{ segc_as_of() }}
+              s22.contact_id = c.contact_id
+              AND s22.ordered_at <= {{ segc_as_of() }}
               AND COALESCE((
-                s29.status = 'paid'
+                s22.status = 'paid'
               ), FALSE)
           ) <= {{ segc_as_of() }} - INTERVAL '12' MONTH
         ),

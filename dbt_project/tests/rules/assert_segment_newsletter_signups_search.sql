@@ -15,22 +15,22 @@ FROM (
           (
             SELECT
               COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s30
+            FROM {{ source('raw', 'events') }} AS s23
             WHERE
-              s30.contact_id = c.contact_id
-              AND s30.occurred_at <= {{ segc_as_of() }}
+              s23.contact_id = c.contact_id
+              AND s23.occurred_at <= {{ segc_as_of() }}
               AND (
                 COALESCE((
-                  s30.event_type IN ('form_submit')
+                  s23.event_type IN ('form_submit')
                 ), FALSE)
                 AND COALESCE((
-                  s30.form_id = 'newsletter_signup'
+                  s23.form_id = 'newsletter_signup'
                 ), FALSE)
                 AND COALESCE((
-                  s30.utm_source = 'google'
+                  s23.utm_source = 'google'
                 ), FALSE)
               )
-              AND s30.occurred_at > {{ segc_as_of() }} - INTERVAL '6' MONTH
+              AND s23.occurred_at > {{ segc_as_of() }} - INTERVAL '6' MONTH
           ) >= 1
         ),
         FALSE

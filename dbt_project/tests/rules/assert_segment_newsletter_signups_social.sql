@@ -15,22 +15,22 @@ FROM (
           (
             SELECT
               COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s31
+            FROM {{ source('raw', 'events') }} AS s24
             WHERE
-              s31.contact_id = c.contact_id
-              AND s31.occurred_at <= {{ segc_as_of() }}
+              s24.contact_id = c.contact_id
+              AND s24.occurred_at <= {{ segc_as_of() }}
               AND (
                 COALESCE((
-                  s31.event_type IN ('form_submit')
+                  s24.event_type IN ('form_submit')
                 ), FALSE)
                 AND COALESCE((
-                  s31.form_id = 'newsletter_signup'
+                  s24.form_id = 'newsletter_signup'
                 ), FALSE)
                 AND COALESCE((
-                  s31.utm_source IN ('facebook', 'linkedin')
+                  s24.utm_source IN ('facebook', 'linkedin')
                 ), FALSE)
               )
-              AND s31.occurred_at > {{ segc_as_of() }} - INTERVAL '6' MONTH
+              AND s24.occurred_at > {{ segc_as_of() }} - INTERVAL '6' MONTH
           ) >= 1
         ),
         FALSE

@@ -15,19 +15,19 @@ FROM (
           (
             SELECT
               COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s32
+            FROM {{ source('raw', 'events') }} AS s25
             WHERE
-              s32.contact_id = c.contact_id
-              AND s32.occurred_at <= {{ segc_as_of() }}
+              s25.contact_id = c.contact_id
+              AND s25.occurred_at <= {{ segc_as_of() }}
               AND (
                 COALESCE((
-                  s32.event_type IN ('page_view')
+                  s25.event_type IN ('page_view')
                 ), FALSE)
                 AND COALESCE((
-                  STARTS_WITH(s32.url, '/tv/')
+                  STARTS_WITH(s25.url, '/tv/')
                 ), FALSE)
               )
-              AND s32.occurred_at > {{ segc_as_of() }} - INTERVAL '14' DAY
+              AND s25.occurred_at > {{ segc_as_of() }} - INTERVAL '14' DAY
           ) >= 1
         ),
         FALSE

@@ -33,14 +33,14 @@ FROM (
           (
             SELECT
               COUNT(*)
-            FROM {{ source('raw', 'orders') }} AS s33
+            FROM {{ source('raw', 'orders') }} AS s26
             WHERE
-              s33.contact_id = c.contact_id
-              AND s33.ordered_at <= {{ segc_as_of() }}
+              s26.contact_id = c.contact_id
+              AND s26.ordered_at <= {{ segc_as_of() }}
               AND COALESCE((
-                s33.status = 'paid'
+                s26.status = 'paid'
               ), FALSE)
-              AND s33.ordered_at > {{ segc_as_of() }} - INTERVAL '12' MONTH
+              AND s26.ordered_at > {{ segc_as_of() }} - INTERVAL '12' MONTH
           ) BETWEEN 3 AND 5
         ),
         FALSE
