@@ -235,7 +235,7 @@ def render(project: ir.Project, dialect: str = "duckdb") -> dict[str, str]:
     """Every generated file of the dbt project, by path relative to `dbt_project/`, in `dialect`'s SQL."""
     plan = Plan(project)
     results = plan.results()
-    direct = Direct(project, published_refs=True)
+    direct = Direct(project, published_refs=True, sample_percent=project.settings.check_sample_percent)
     hashes = definition_hashes(project)
     files = {
         "models/sources.yml": _yaml(_sources(project)),

@@ -261,6 +261,13 @@ class Sync:
 
 
 @dataclass(frozen=True)
+class Settings:
+    """Project-wide options (the `settings:` section, declared at most once)."""
+
+    check_sample_percent: int = 100  # share of contacts the rule-recomputation tests check
+
+
+@dataclass(frozen=True)
 class Project:
     contacts: Contacts
     streams: tuple[Stream, ...]
@@ -269,6 +276,7 @@ class Project:
     lifecycles: tuple[Lifecycle, ...] = ()
     rfms: tuple[Rfm, ...] = ()
     syncs: tuple[Sync, ...] = ()
+    settings: Settings = Settings()
 
     def stream(self, name: str) -> Stream:
         return next(s for s in self.streams if s.name == name)

@@ -917,7 +917,7 @@ class Parser:
         incomplete = any(d.broken for d in self.docs)
         if incomplete:
             self.muted.add("SEG103")  # what an unreadable file declares looks unknown: its error says why
-        source_nodes = []
+        source_nodes, settings_nodes = [], []
         for doc in self.docs:
             if doc.data is None:
                 continue
@@ -931,6 +931,8 @@ class Parser:
                            "this segc reads version: 1")
             if "sources" in doc.data:
                 source_nodes.append(root.child("sources"))
+            if "settings" in doc.data:
+                settings_nodes.append(root.child("settings"))
         if not self.docs:
             self.error("SEG004", "no definitions: no *.yml or *.yaml file in segments/", SourceLocation("segments", 1, 1),
                        "run segc init, or add definition files")
@@ -950,10 +952,30 @@ class Parser:
         self.diagnostics.extend(check_cycles(self.refs))
         if self.diagnostics or self.contacts is None or incomplete:
             raise CompileError(self.diagnostics)
+        settings = self.settings(settings_nodes)
+        if self.diagnostics or self.contacts is None or incomplete:
+            raise CompileError(self.diagnostics)
         by_name = {k: tuple(sorted(v, key=lambda d: d.name)) for k, v in built.items()}
         return ir.Project(self.contacts, tuple(sorted(self.streams.values(), key=lambda s: s.name)),
                           by_name["segments"], by_name["scores"], by_name["lifecycles"], by_name["rfm"],
-                          by_name["syncs"])
+                          by_name["syncs"], settings)
+
+    def settings(self, nodes: list[Node]) -> ir.Settings:
+        """The `settings:` section: optional, declared in at most one file."""
+        for extra in nodes[1:]:
+            self.error("SEG009", "'settings' is declared more than once", extra.doc.loc(("settings",), key=True),
+                       f"first declared at {nodes[0].doc.loc(('settings',), key=True)}")
+        if not nodes or not self.mapping(nodes[0], spec.SETTINGS, (), "settings"):
+            return ir.Settings()
+        node, values = nodes[0], {}
+        sample = node.get("check_sample_percent")
+        if sample is not None:
+            percent = self.number(sample, "check_sample_percent", integer=True)
+            if percent is not None and not 1 <= percent <= 100:
+                self.error("SEG114", "check_sample_percent must be between 1 and 100", sample.loc)
+            elif percent is not None:
+                values["check_sample_percent"] = percent
+        return ir.Settings(**values)
 
 
 def _entry_names(entries) -> list[str]:

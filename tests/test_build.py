@@ -150,3 +150,17 @@ def test_sync_tables_hold_members_with_an_identifier(built):
         [(members[0][0], members[0][0])]
     changes = query(db, "select distinct change from segments.sync_training_newsletter_changes")
     assert changes == [("entered",)]  # the first build is the initial load
+
+
+def test_rule_tests_can_check_a_sample_of_contacts(built, tmp_path):
+    ws, db, _ = built
+    sampled = make_project(tmp_path)
+    (sampled.segments_dir / "settings.yml").write_text("settings:\n  check_sample_percent: 10\n")
+    copy = tmp_path / "sampled.duckdb"
+    shutil.copy(db, copy)
+    result = run_build(sampled, datetime(2026, 11, 29), copy, echo=lambda line: None)
+    assert result.returncode == 0, "\n".join(result.output[-20:])
+    check = (sampled.dbt_dir / "tests" / "rules" / "assert_segment_lapsed_buyers.sql").read_text()
+    assert check.count("SUBSTRING(MD5(CAST(") == 2  # both the recomputation and the published rows
+    query(copy, "delete from segments.segment_membership where segment = 'lapsed_buyers'")
+    assert run_rule_tests(sampled, copy, "assert_segment_lapsed_buyers").returncode == 1

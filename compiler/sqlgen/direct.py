@@ -19,11 +19,13 @@ C = "c"  # alias of the contact row being evaluated
 
 
 class Direct:
-    def __init__(self, project: ir.Project, published_refs: bool = False):
+    def __init__(self, project: ir.Project, published_refs: bool = False, sample_percent: int = 100):
         """With `published_refs`, a reference reads the referenced definition's published table
-        (itself checked by its own test) instead of recomputing it inline."""
+        (itself checked by its own test) instead of recomputing it inline. `sample_percent` < 100
+        restricts the recomputation to a deterministic sample of contacts (by a hash of the key)."""
         self.project = project
         self.published_refs = published_refs
+        self.sample_percent = sample_percent
         self.defs = {("segment", d.name): d for d in project.segments} | {
             ("score", d.name): d for d in project.scores} | {
             ("lifecycle", d.name): d for d in project.lifecycles} | {("rfm", d.name): d for d in project.rfms}
@@ -210,8 +212,18 @@ class Direct:
                                 .where(match.copy()))
                 for k in ("recency_days", "frequency", "monetary", "r", "f", "m", "segment")}
 
-    def per_contact(self, value: exp.Expression, sample: exp.Expression | None = None) -> exp.Select:
-        """SELECT contact_id, value FROM contacts c [WHERE sample]."""
+    def in_sample(self, key: exp.Expression) -> exp.Expression | None:
+        """Whether a contact key falls in the sample: the first byte of md5(key), portable everywhere."""
+        if self.sample_percent >= 100:
+            return None
+        threshold = format(round(self.sample_percent * 256 / 100), "02x")
+        first_byte = exp.Substring(this=exp.MD5(this=exp.cast(key, "VARCHAR")), start=exp.Literal.number(1),
+                                   length=exp.Literal.number(2))
+        return exp.LT(this=first_byte, expression=exp.Literal.string(threshold))
+
+    def per_contact(self, value: exp.Expression) -> exp.Select:
+        """SELECT contact_id, value FROM contacts c [WHERE in the sample]."""
+        sample = self.in_sample(exp.column(self.project.contacts.key, table=C))
         key = exp.column(self.project.contacts.key, table=C)
         query = (exp.select(key.as_("contact_id", copy=False), value.as_("expected", copy=False), copy=False)
                  .from_(source_table("contacts").as_(C, copy=False), copy=False)

@@ -88,9 +88,11 @@ def _disagreements(expected: exp.Select, actual: exp.Select, differs) -> exp.Sel
             .where(differs, copy=False))
 
 
-def _published_rows(model: str, kind: str, name: str, columns) -> exp.Select:
-    return (exp.select(exp.column("contact_id"), *(exp.column(c) for c in columns))
-            .from_(ref_table(model)).where(exp.EQ(this=exp.column(kind), expression=atoms.literal(name))))
+def _published_rows(model: str, kind: str, name: str, columns, direct: Direct | None = None) -> exp.Select:
+    query = (exp.select(exp.column("contact_id"), *(exp.column(c) for c in columns))
+             .from_(ref_table(model)).where(exp.EQ(this=exp.column(kind), expression=atoms.literal(name))))
+    sample = direct.in_sample(exp.column("contact_id")) if direct else None
+    return query.where(sample, copy=False) if sample is not None else query
 
 
 def _missing(side: str) -> exp.Expression:
@@ -113,7 +115,7 @@ def segment_check(direct: Direct, s: ir.Segment) -> exp.Select:
     expected = direct.per_contact(direct.condition(s.rule))
     expected = exp.select("contact_id").from_(expected.subquery("x", copy=False), copy=False).where(
         exp.column("expected"), copy=False)
-    actual = _published_rows("segment_membership", "segment", s.name, [])
+    actual = _published_rows("segment_membership", "segment", s.name, [], direct)
     return _disagreements(expected, actual, any_of(_missing("e"), _missing("a")))
 
 
@@ -121,7 +123,7 @@ def score_check(direct: Direct, s: ir.Score) -> exp.Select:
     expected = direct.per_contact(direct.score(s))
     expected = exp.select("contact_id", exp.column("expected").as_("value", copy=False), direct_grade(s).as_("grade", copy=False)) \
         .from_(expected.subquery("x"))
-    actual = _published_rows("contact_scores", "score", s.name, ["value", "grade"])
+    actual = _published_rows("contact_scores", "score", s.name, ["value", "grade"], direct)
     differs = any_of(_missing("e"), _missing("a"), _far(exp.column("value", "e"), exp.column("value", "a")),
                       _distinct(exp.column("grade", "e"), exp.column("grade", "a")))
     return _disagreements(expected, actual, differs)
@@ -136,7 +138,7 @@ def direct_grade(s: ir.Score) -> exp.Expression:
 def lifecycle_check(direct: Direct, lc: ir.Lifecycle) -> exp.Select:
     expected = direct.per_contact(direct.lifecycle(lc))
     expected = exp.select("contact_id", exp.column("expected").as_("stage", copy=False)).from_(expected.subquery("x"))
-    actual = _published_rows("contact_lifecycle", "lifecycle", lc.name, ["stage"])
+    actual = _published_rows("contact_lifecycle", "lifecycle", lc.name, ["stage"], direct)
     differs = any_of(_missing("e"), _missing("a"), _distinct(exp.column("stage", "e"), exp.column("stage", "a")))
     return _disagreements(expected, actual, differs)
 
@@ -144,7 +146,9 @@ def lifecycle_check(direct: Direct, lc: ir.Lifecycle) -> exp.Select:
 def rfm_check(direct: Direct, r: ir.Rfm) -> exp.Select:
     cols = RFM_COLUMNS
     expected = exp.select("contact_id", *cols).from_(direct.rfm_query(r).subquery("x"))
-    actual = _published_rows("contact_rfm", "rfm", r.name, cols)
+    sample = direct.in_sample(exp.column("contact_id"))
+    expected = expected.where(sample, copy=False) if sample is not None else expected
+    actual = _published_rows("contact_rfm", "rfm", r.name, cols, direct)
     differs = [_missing("e"), _missing("a"), _far(exp.column("monetary", "e"), exp.column("monetary", "a"))]
     differs += [_distinct(exp.column(c, "e"), exp.column(c, "a")) for c in cols if c != "monetary"]
     return _disagreements(expected, actual, any_of(*differs))

@@ -68,7 +68,7 @@ _KEYWORDS = {"AS", "IN", "EXISTS", "OVER", "FROM", "JOIN", "AND", "OR", "NOT", "
              "WHERE", "SELECT", "USING", "BY", "CAST", "ARRAY", "ALL", "UNION", "WITH", "DISTINCT", "IS",
              "CASE", "END"}
 _COMMON = {"COALESCE", "COUNT", "SUM", "MIN", "MAX", "AVG", "LOWER", "FLOOR", "POWER", "GREATEST", "LEAST",
-           "ROW_NUMBER", "LEAD", "ABS", "EXTRACT", "LENGTH"}
+           "ROW_NUMBER", "LEAD", "ABS", "EXTRACT", "LENGTH", "MD5", "SUBSTRING"}
 FUNCTIONS = {
     "duckdb": {"STRPOS", "STARTS_WITH", "ENDS_WITH", "REGEXP_MATCHES", "ARRAY_CONTAINS", "EPOCH"},
     "postgres": {"POSITION", "STARTS_WITH", "RIGHT", "ANY", "DIV"},
@@ -77,8 +77,8 @@ FUNCTIONS = {
                    "DIV"},
     "snowflake": {"CHARINDEX", "STARTSWITH", "ENDSWITH", "REGEXP_INSTR", "ARRAY_CONTAINS", "DATE_PART", "IFF",
                   "GREATEST_IGNORE_NULLS", "LEAST_IGNORE_NULLS", "TRUNC"},
-    "bigquery": {"INSTR", "STARTS_WITH", "ENDS_WITH", "REGEXP_CONTAINS", "UNNEST", "UNIX_MICROS", "IF", "DIV"},
-    "trino": {"STRPOS", "STARTS_WITH", "REGEXP_LIKE", "CONTAINS", "TO_UNIXTIME", "IF", "TRUNCATE", "SUBSTR"},
+    "bigquery": {"TO_HEX", "INSTR", "STARTS_WITH", "ENDS_WITH", "REGEXP_CONTAINS", "UNNEST", "UNIX_MICROS", "IF", "DIV"},
+    "trino": {"TO_HEX", "TO_UTF8", "SUBSTR", "STRPOS", "STARTS_WITH", "REGEXP_LIKE", "CONTAINS", "TO_UNIXTIME", "IF", "TRUNCATE", "SUBSTR"},
 }
 DIALECTS = tuple(FUNCTIONS)
 
