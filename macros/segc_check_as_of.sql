@@ -1,7 +1,7 @@
 {#- Refuse a build whose as_of is earlier than the latest recorded one: history only moves forward.
     `segc build --rebuild-history` sets segc_rebuild_history to rebuild it on purpose. -#}
 {% macro segc_check_as_of() %}
-  {%- if execute and not var('segc_rebuild_history', false) -%}
+  {%- if execute and flags.WHICH in ('build', 'run') and not var('segc_rebuild_history', false) -%}
     {%- set feed = adapter.get_relation(database=target.database, schema='segments',
                                         identifier='segment_membership_changes') -%}
     {%- if feed is not none -%}

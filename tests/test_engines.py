@@ -147,7 +147,7 @@ def test_same_tables_as_duckdb(build, name):
 @pytest.mark.postgres
 def test_segc_build_target_postgres_from_the_command_line(postgres_server, tmp_path, capsys):
     """`segc compile --target postgres` renders PostgreSQL SQL and `segc build --target postgres` runs it."""
-    write_project(tmp_path, FIXTURE_SOURCES, {"segments": FIXTURE_DEFINITIONS["segments"][:3]})
+    write_project(tmp_path, FIXTURE_SOURCES, {"segments": FIXTURE_DEFINITIONS["segments"][7:10]})
     engine = postgres_server.engine("segc_cli")
     engine.load(FIXTURE_SOURCES, fixture_data())
     assert main(["compile", "--project", str(tmp_path), "--target", "postgres"]) == 0
