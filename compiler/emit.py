@@ -132,21 +132,53 @@ GRAIN = {"segment_membership": "segment", "contact_scores": "score", "contact_li
          "contact_rfm": "rfm"}
 CATALOG_AFTER_SOURCES = ("-- Published with the other tables, after the source tests pass:\n"
                          "-- depends_on: {{ ref('segc_results') }}\n")
-INCREMENTAL = ("{{ config(materialized='incremental', full_refresh=var('segc_rebuild_history', false)) }}\n")
+INCREMENTAL = ("{{ config(materialized='incremental', on_schema_change='append_new_columns', "
+               "full_refresh=var('segc_rebuild_history', false)) }}\n")
 HISTORY_GRAIN = {"segment_membership_changes": ["contact_id", "segment", "as_of"],
                  "segment_summary": ["segment", "as_of"], "segment_membership_history": ["contact_id", "segment", "valid_from"]}
 
 
-def _published_schema(project: ir.Project) -> list[dict]:
+# Column types of the published tables on DuckDB, for dbt model contracts ("key": contacts.key_type).
+CONTRACT_TYPES = {
+    "segment_membership": {"contact_id": "key", "segment": "varchar", "as_of": "timestamp"},
+    "contact_scores": {"contact_id": "key", "score": "varchar", "value": "double", "grade": "varchar",
+                       "as_of": "timestamp"},
+    "contact_lifecycle": {"contact_id": "key", "lifecycle": "varchar", "stage": "varchar", "as_of": "timestamp"},
+    "contact_rfm": {"contact_id": "key", "rfm": "varchar", "recency_days": "integer", "frequency": "integer",
+                    "monetary": "double", "r": "integer", "f": "integer", "m": "integer", "segment": "varchar",
+                    "as_of": "timestamp"},
+    "segment_membership_changes": {"contact_id": "key", "segment": "varchar", "change": "varchar",
+                                   "as_of": "timestamp", "definition_hash": "varchar"},
+    "segment_membership_history": {"contact_id": "key", "segment": "varchar", "valid_from": "timestamp",
+                                   "valid_to": "timestamp"},
+    "segment_summary": {"segment": "varchar", "members": "bigint", "entered": "bigint", "exited": "bigint",
+                        "as_of": "timestamp"},
+    "segment_catalog": {"segment": "varchar", "description": "varchar", "owner": "varchar", "tags": "varchar",
+                        "definition_hash": "varchar"},
+}
+
+
+def _contract(model: str, project: ir.Project, dialect: str) -> dict[str, str] | None:
+    """Column -> data type when the model's contract can be enforced (DuckDB, key type known)."""
+    types = CONTRACT_TYPES[model]
+    if dialect != "duckdb" or ("key" in types.values() and not project.contacts.key_type):
+        return None
+    return {c: project.contacts.key_type if t == "key" else t for c, t in types.items()}
+
+
+def _published_schema(project: ir.Project, dialect: str = "duckdb") -> list[dict]:
     contacts_source = "source('%s', '%s')" % dbt_source(project, "contacts")
     names = {"segment": [s.name for s in project.segments], "score": [s.name for s in project.scores],
              "lifecycle": [d.name for d in project.lifecycles], "rfm": [d.name for d in project.rfms]}
     models = []
     for model, (description, columns) in PUBLISHED_DOCS.items():
         entry = {"name": model, "description": description, "columns": []}
+        contract = _contract(model, project, dialect)
+        if contract:
+            entry["config"] = {"contract": {"enforced": True}}
         grain = GRAIN.get(model)
         for column, doc in columns.items():
-            c = {"name": column, "description": doc}
+            c = {"name": column, "description": doc} | ({"data_type": contract[column]} if contract else {})
             tests = []
             if column == "contact_id" and model in GRAIN:
                 tests = ["not_null", {"relationships": {"arguments": {
@@ -262,7 +294,7 @@ def render(project: ir.Project, dialect: str = "duckdb") -> dict[str, str]:
                 "(internal; read the tables in the segments schema instead).",
                 "columns": _results_columns(project, plan)}
     sync_models, exposures = _sync_schema(project)
-    schema = {"version": 2, "models": [internal] + _published_schema(project) + sync_models}
+    schema = {"version": 2, "models": [internal] + _published_schema(project, dialect) + sync_models}
     if exposures:
         schema["exposures"] = exposures
     if unit_tests:

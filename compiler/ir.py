@@ -134,6 +134,7 @@ class Contacts:
     relation: str
     key: str
     columns: tuple[tuple[str, str], ...]  # (name, type)
+    key_type: str | None = None  # the warehouse type of the key (e.g. bigint): enables model contracts
 
     def type_of(self, column: str) -> str | None:
         return dict(self.columns).get(column)

@@ -275,8 +275,10 @@ class Parser:
         if c is not None:
             self.mapping(c, spec.CONTACTS, ("relation", "key"), "contacts")
             if isinstance(c.value, dict):
+                key_type = self.identifier(c.get("key_type"), "key_type") if c.get("key_type") else None
                 self.contacts = ir.Contacts(self.identifier(c.get("relation"), "relation", dotted=True),
-                                            self.identifier(c.get("key"), "key column"), self.columns(c.get("columns")))
+                                            self.identifier(c.get("key"), "key column"), self.columns(c.get("columns")),
+                                            key_type and key_type.lower())
         streams = node.get("streams")
         if streams is None:
             return

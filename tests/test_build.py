@@ -164,3 +164,17 @@ def test_rule_tests_can_check_a_sample_of_contacts(built, tmp_path):
     assert check.count("SUBSTRING(MD5(CAST(") == 2  # both the recomputation and the published rows
     query(copy, "delete from segments.segment_membership where segment = 'lapsed_buyers'")
     assert run_rule_tests(sampled, copy, "assert_segment_lapsed_buyers").returncode == 1
+
+
+def test_model_contracts_stop_a_type_change(built, tmp_path):
+    ws, db, _ = built
+    changed = make_project(tmp_path)
+    sources = changed.segments_dir / "sources.yml"
+    sources.write_text(sources.read_text().replace("key_type: bigint", "key_type: varchar"))
+    copy = tmp_path / "contract.duckdb"
+    shutil.copy(db, copy)
+    before = query(copy, "select count(*), max(as_of) from segments.segment_membership")
+    result = run_build(changed, datetime(2026, 11, 29), copy, echo=lambda line: None)
+    assert result.returncode == 1
+    assert any("enforced contract" in (r.get("message") or "") for r in result.failures)
+    assert query(copy, "select count(*), max(as_of) from segments.segment_membership") == before

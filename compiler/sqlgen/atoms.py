@@ -139,7 +139,7 @@ def predicate(value: exp.Expression, p: ir.Predicate) -> exp.Expression:
 #   epoch seconds   EPOCH() is DuckDB's; Spark's UNIX_TIMESTAMP truncates to whole seconds,
 #                   Snowflake's EXTRACT(epoch_second) too, BigQuery has no TIME_TO_UNIX: use
 #                   microseconds everywhere and divide, as a DOUBLE (PostgreSQL: EXTRACT(EPOCH)).
-#   ends_with       PostgreSQL has STARTS_WITH but no ENDS_WITH: RIGHT(x, LENGTH(v)) = v.
+#   ends_with       PostgreSQL and Trino have STARTS_WITH but no ENDS_WITH: RIGHT(x, LENGTH(v)) = v.
 #   matches         Snowflake's REGEXP_LIKE / RLIKE match the whole string: REGEXP_INSTR(x, p) > 0.
 #   list literals   an empty ARRAY[] has no type on PostgreSQL: literals are cast to a string array.
 
@@ -166,7 +166,7 @@ def _needs_rewrite(node: exp.Expression, dialect: str) -> bool:
     if isinstance(node, exp.TimeToUnix):
         return dialect not in EPOCH_DIALECTS
     if isinstance(node, exp.EndsWith):
-        return dialect == "postgres"
+        return dialect in ("postgres", "trino")
     if isinstance(node, exp.RegexpLike):
         return dialect == "snowflake"
     if isinstance(node, exp.Array):

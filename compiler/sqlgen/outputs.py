@@ -113,7 +113,7 @@ def _far(a: exp.Expression, b: exp.Expression) -> exp.Expression:
 
 def segment_check(direct: Direct, s: ir.Segment) -> exp.Select:
     expected = direct.per_contact(direct.condition(s.rule))
-    expected = exp.select("contact_id").from_(expected.subquery("x", copy=False), copy=False).where(
+    expected = exp.select(exp.column("contact_id")).from_(expected.subquery("x", copy=False), copy=False).where(
         exp.column("expected"), copy=False)
     actual = _published_rows("segment_membership", "segment", s.name, [], direct)
     return _disagreements(expected, actual, any_of(_missing("e"), _missing("a")))

@@ -23,16 +23,16 @@ _TOKEN = re.compile(rf"\b({_SOURCE}|{_REF})([a-z][a-z0-9_]*)\b|\b{AS_OF.name}\b|
 
 def source_table(name: str) -> exp.Table:
     """The relation of source `name` ('contacts' or a stream name)."""
-    return exp.to_table(_SOURCE + name)
+    return exp.Table(this=exp.to_identifier(_SOURCE + name))
 
 
 def ref_table(model: str) -> exp.Table:
-    return exp.to_table(_REF + model)
+    return exp.Table(this=exp.to_identifier(_REF + model))
 
 
 def this_table() -> exp.Table:
     """The incremental model's own existing table (`{{ this }}`)."""
-    return exp.to_table(_THIS)
+    return exp.Table(this=exp.to_identifier(_THIS))
 
 
 def relation_of(project: ir.Project, name: str) -> str:
