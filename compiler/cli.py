@@ -98,6 +98,9 @@ def compile_project(ws: Workspace, target: str | None = None):
 
 
 def cmd_compile(args) -> int:
+    if getattr(args, "check", False):
+        from . import freshness
+        return freshness.command(args, _load)
     ws = Workspace(Path(args.project).resolve())
     started = time.perf_counter()
     project = compile_project(ws, args.target)
@@ -231,6 +234,11 @@ def cmd_demo(args) -> int:
                     database=Path(args.database) if args.database else None)
 
 
+def cmd_plan(args) -> int:
+    from . import review
+    return review.command(args, lambda ws: _load(ws, "json" if args.format == "json" else "text"))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="segc", description="Compile marketing segments, scores, lifecycles and RFM written in YAML "
@@ -254,6 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
                 "dialect of the target's dbt adapter. The same definitions always give byte-identical files.")
     p.add_argument("--target", metavar="T", help="dbt target from dbt_project/profiles.yml whose adapter "
                    "sets the SQL dialect (default: the profile's default, duckdb)")
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 listing the generated files "
+                   "that are stale, edited by hand, missing or left over")
     p = command("build", cmd_build, "compile, then dbt build (models and rule tests)",
                 "Compile, then run `dbt build`: materialize the tables and run every test.")
     p.add_argument("--as-of", type=parse_as_of, metavar="TS",
@@ -283,6 +293,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--contacts", type=int, default=10_000, help="number of contacts (default: 10000)")
     p.add_argument("--events", type=int, default=500_000, help="number of events (default: 500000)")
     p.add_argument("--database", metavar="FILE", help="DuckDB file (default: warehouse.duckdb in the project)")
+    p = command("plan", cmd_plan, "what the working tree's changes do to the latest build",
+                "For every added, changed or removed segment, score, lifecycle and RFM model: members now "
+                "(the latest build) and after the change (evaluated at the same as_of, read-only), entering "
+                "and leaving. Exit codes: 0 no changes, 3 changes, 1 invalid definitions or no warehouse.")
+    p.add_argument("--database", metavar="FILE", help="DuckDB file (default: warehouse.duckdb in the project)")
+    p.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+                   help="text (default), markdown (a pull-request comment) or json")
+    p.add_argument("--samples", type=int, default=5, metavar="N", help="sample contact ids per change (default: 5)")
+    p.add_argument("--sql", action="store_true", help="also show the diff of the compiled SQL against --base")
+    p.add_argument("--base", default="HEAD", metavar="REF",
+                   help="git revision the SQL diff compares with (default: HEAD), e.g. origin/main")
+    p.add_argument("--output", metavar="FILE", help="write the plan to FILE instead of stdout")
     return parser
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from datetime import datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import yaml
 from sqlglot import exp
@@ -227,6 +229,14 @@ def _fixture_value(value, typ: str) -> exp.Expression:
     return atoms.literal(value)
 
 
+def _wall_clock(project: ir.Project, value, typ: str):
+    """An example's UTC instant as a source with `settings.timezone` holds it: local wall-clock time."""
+    zone = project.settings.timezone
+    if typ != "timestamp" or zone == "UTC" or not isinstance(value, datetime):
+        return value
+    return value.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+
+
 def _example_unit_test(project: ir.Project, plan: Plan, segment: ir.Segment, example: ir.Example,
                        dialect: str = "duckdb") -> dict:
     """A dbt unit test on the results model: given the example's rows, the segment flag is as expected."""
@@ -234,7 +244,8 @@ def _example_unit_test(project: ir.Project, plan: Plan, segment: ir.Segment, exa
     given = []
 
     def rows_sql(columns: list[tuple[str, str]], rows: list[dict]) -> str:
-        selects = [exp.select(*(_fixture_value(row.get(c), t).as_(c) for c, t in columns)) for row in rows]
+        selects = [exp.select(*(_fixture_value(_wall_clock(project, row.get(c), t), t).as_(c) for c, t in columns))
+                   for row in rows]
         if not selects:
             selects = [exp.select(*(_fixture_value(None, t).as_(c) for c, t in columns)).where(exp.false())]
         return to_sql(exp.union(*selects, distinct=False, copy=False) if len(selects) > 1 else selects[0], dialect)

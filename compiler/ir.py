@@ -266,6 +266,7 @@ class Settings:
     """Project-wide options (the `settings:` section, declared at most once)."""
 
     check_sample_percent: int = 100  # share of contacts the rule-recomputation tests check
+    timezone: str = "UTC"  # IANA zone of the sources' wall-clock timestamps (read as UTC after conversion)
 
 
 @dataclass(frozen=True)

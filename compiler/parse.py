@@ -977,7 +977,25 @@ class Parser:
                 self.error("SEG114", "check_sample_percent must be between 1 and 100", sample.loc)
             elif percent is not None:
                 values["check_sample_percent"] = percent
+        zone = node.get("timezone")
+        if zone is not None and self.string(zone, "timezone") is not None:
+            if _known_zone(zone.value):
+                values["timezone"] = zone.value
+            else:
+                self.error("SEG010", f"unknown timezone '{zone.value}'", zone.loc,
+                           did_you_mean(zone.value, sorted(_zones())) or "an IANA name such as Europe/Warsaw or UTC")
         return ir.Settings(**values)
+
+
+def _zones() -> set[str]:
+    import zoneinfo
+
+    return zoneinfo.available_timezones() | {"UTC"}
+
+
+def _known_zone(name: str) -> bool:
+    """An IANA zone name every warehouse knows (not a fixed offset or a POSIX rule)."""
+    return "/" in name and name in _zones() or name == "UTC"
 
 
 def _entry_names(entries) -> list[str]:

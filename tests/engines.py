@@ -19,11 +19,12 @@ import contextlib
 import importlib.util
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
 import tempfile
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -342,10 +343,6 @@ def spark_missing() -> str | None:
     return None
 
 
-if __name__ == "__main__" and sys.argv[1:] == ["spark"]:
-    sys.path.insert(0, str(ROOT))
-    _spark_main()
-
 
 # -- the cross-engine fixture ------------------------------------------------------------------
 #
@@ -353,9 +350,6 @@ if __name__ == "__main__" and sys.argv[1:] == ["spark"]:
 # with decay and caps, lifecycles, RFM with ties, not_followed_by, references and a sync; and
 # deterministic rows full of edge cases. Built at AS_OF_1, then at AS_OF_2 (rows between the two
 # are already loaded: the future of the first build), on every engine.
-
-from datetime import timedelta  # noqa: E402
-import random  # noqa: E402
 
 AS_OF_1 = datetime(2026, 3, 31, 12, 0, 0)
 AS_OF_2 = datetime(2026, 4, 1, 12, 0, 0)
@@ -603,3 +597,8 @@ if pytest is not None:
         if reason:
             unavailable(reason)
         return True
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["spark"]:
+    sys.path.insert(0, str(ROOT))
+    _spark_main()

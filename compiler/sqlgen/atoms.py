@@ -152,8 +152,10 @@ def _epoch_seconds(ts: exp.Expression, dialect: str) -> exp.Expression:
         return exp.cast(exp.Extract(this=exp.var("EPOCH"), expression=ts), double)
     if dialect == "snowflake":
         micros = exp.Extract(this=exp.var("EPOCH_MICROSECOND"), expression=ts)
-    else:  # spark, databricks, bigquery (and any other dialect): UNIX_MICROS of a TIMESTAMP
+    elif dialect == "bigquery":  # segc's TIMESTAMP is BigQuery's DATETIME; UNIX_MICROS takes a TIMESTAMP
         micros = exp.UnixMicros(this=exp.cast(ts, exp.DataType.Type.TIMESTAMPTZ))
+    else:  # spark, databricks
+        micros = exp.UnixMicros(this=ts)
     return exp.paren(exp.Div(this=exp.cast(micros, double), expression=exp.Literal.number(1000000)))
 
 
@@ -194,3 +196,20 @@ def portable(tree: exp.Expression, dialect: str) -> exp.Expression:
         return exp.cast(node.copy(), exp.DataType.build("ARRAY<VARCHAR>"))
 
     return tree.transform(rewrite)
+
+
+def utc_from_local(ts: exp.Expression, zone: str) -> exp.Expression:
+    """A wall-clock TIMESTAMP in IANA `zone` as the UTC TIMESTAMP of the same instant.
+
+    Engines disagree on a wall-clock time repeated when clocks fall back (PostgreSQL and DuckDB
+    take the later instant, Spark the earlier), so the result is pinned: the later instant
+    (standard time) when the hour after the engine's answer shows the same wall-clock time.
+    A time skipped when clocks spring forward is read with the offset before the change
+    (02:30 in a 02:00 -> 03:00 gap is 03:30 local), as all three engines do.
+    """
+    timestamp = exp.DataType.build("TIMESTAMP")
+    utc = exp.cast(exp.FromTimeZone(this=ts.copy(), zone=literal(zone)), timestamp)
+    later = exp.Add(this=utc, expression=exp.Interval(this=exp.Literal.string("1"), unit=exp.var("HOUR")))
+    shown = exp.cast(exp.ConvertTimezone(source_tz=literal("UTC"), target_tz=literal(zone), timestamp=later.copy()),
+                     timestamp)
+    return exp.Case(ifs=[exp.If(this=exp.EQ(this=shown, expression=ts.copy()), true=later)], default=utc.copy())

@@ -36,16 +36,17 @@ class Direct:
         return f"s{self.aliases}"
 
     def rows(self, rows: ir.RowFilter, alias: str, after: exp.Expression | None = None,
-             until: exp.Expression | None = None) -> exp.Select:
-        """FROM stream WHERE the contact is this one, ts <= as_of and the row filter holds."""
+             until: exp.Expression | None = None, correlated: bool = True) -> exp.Select:
+        """FROM stream WHERE ts <= as_of and the row filter holds [and the contact is c]."""
         stream = self.project.stream(rows.stream)
 
         def column(name: str) -> exp.Column:
             return exp.column(name, table=alias)
 
         ts = column(stream.timestamp)
-        conds = [exp.EQ(this=column(stream.contact_key), expression=exp.column(self.project.contacts.key, table=C)),
-                 exp.LTE(this=ts, expression=AS_OF.copy())]
+        conds = [exp.LTE(this=ts, expression=AS_OF.copy())]
+        if correlated:
+            conds.append(exp.EQ(this=column(stream.contact_key), expression=exp.column(self.project.contacts.key, table=C)))
         filt = row_filter_sql(stream, rows.events, rows.where, column)
         if filt is not None:
             conds.append(filt)
@@ -56,6 +57,14 @@ class Direct:
         if until is not None:
             conds.append(exp.LTE(this=ts.copy(), expression=until))
         return exp.select().from_(source_table(rows.stream).as_(alias, copy=False), copy=False).where(all_of(*conds), copy=False)
+
+    def latest(self, rows: ir.RowFilter, alias: str) -> exp.Select:
+        """contact_id, last_at: each contact's latest matching row up to as_of (uncorrelated, GROUP BY)."""
+        stream = self.project.stream(rows.stream)
+        key, ts = exp.column(stream.contact_key, table=alias), exp.column(stream.timestamp, table=alias)
+        return (self.rows(rows, alias, correlated=False)
+                .select(key.as_("contact_id"), exp.Max(this=ts).as_("last_at"), copy=False)
+                .group_by(key.copy(), copy=False))
 
     def scalar(self, rows: ir.RowFilter, agg: exp.Expression, **bounds) -> exp.Expression:
         alias = self._alias()
@@ -132,9 +141,18 @@ class Direct:
         if c.not_followed_by is not None:
             last = self.scalar(c.rows, exp.func("MAX", exp.column("segc_ts")))
             second = c.not_followed_by.rows
-            until = atoms.shift(last.copy(), second.within, 1) if second.within else None
+            # The latest first-kind row per contact is an uncorrelated derived table joined inside the
+            # EXISTS, so the EXISTS correlates with the contact one level deep only: Spark cannot resolve
+            # an outer reference two levels up (a scalar subquery on `c` inside the EXISTS).
+            latest, follow = self._alias(), self._alias()
+            last_at = exp.column("last_at", table=latest)
+            until = atoms.shift(last_at.copy(), second.within, 1) if second.within else None
             plain = ir.RowFilter(second.stream, second.events, second.where)
-            followed = exp.Exists(this=self.rows(plain, self._alias(), after=last.copy(), until=until)
+            key = exp.column(self.project.stream(second.stream).contact_key, table=follow)
+            followed = exp.Exists(this=self.rows(plain, follow, after=last_at.copy(), until=until)
+                                  .join(self.latest(c.rows, self._alias()).subquery(latest),
+                                        on=exp.EQ(this=exp.column("contact_id", latest), expression=key),
+                                        join_type="inner")
                                   .select(exp.Literal.number(1)))
             parts.append(all_of(exp.Not(this=exp.Is(this=last, expression=exp.Null())), exp.Not(this=followed)))
         return all_of(*parts)

@@ -13,7 +13,7 @@ import sqlglot
 from sqlglot import exp
 
 from .. import ir
-from .atoms import AS_OF, literal, portable
+from .atoms import AS_OF, literal, portable, utc_from_local
 
 _SOURCE = "segc_source__"
 _REF = "segc_ref__"
@@ -72,13 +72,16 @@ _COMMON = {"COALESCE", "COUNT", "SUM", "MIN", "MAX", "AVG", "LOWER", "FLOOR", "P
 FUNCTIONS = {
     "duckdb": {"STRPOS", "STARTS_WITH", "ENDS_WITH", "REGEXP_MATCHES", "ARRAY_CONTAINS", "EPOCH"},
     "postgres": {"POSITION", "STARTS_WITH", "RIGHT", "ANY", "DIV"},
-    "spark": {"LOCATE", "STARTSWITH", "ENDSWITH", "RLIKE", "ARRAY_CONTAINS", "UNIX_MICROS", "IF", "DIV"},
+    "spark": {"LOCATE", "STARTSWITH", "ENDSWITH", "RLIKE", "ARRAY_CONTAINS", "UNIX_MICROS", "IF", "DIV",
+              "TO_UTC_TIMESTAMP", "CONVERT_TIMEZONE"},
     "databricks": {"LOCATE", "STARTSWITH", "ENDSWITH", "REGEXP_LIKE", "ARRAY_CONTAINS", "UNIX_MICROS", "IF",
-                   "DIV"},
+                   "DIV", "TO_UTC_TIMESTAMP", "CONVERT_TIMEZONE"},
     "snowflake": {"CHARINDEX", "STARTSWITH", "ENDSWITH", "REGEXP_INSTR", "ARRAY_CONTAINS", "DATE_PART", "IFF",
-                  "GREATEST_IGNORE_NULLS", "LEAST_IGNORE_NULLS", "TRUNC"},
-    "bigquery": {"TO_HEX", "INSTR", "STARTS_WITH", "ENDS_WITH", "REGEXP_CONTAINS", "UNNEST", "UNIX_MICROS", "IF", "DIV"},
-    "trino": {"TO_HEX", "TO_UTF8", "STRPOS", "STARTS_WITH", "REGEXP_LIKE", "CONTAINS", "TO_UNIXTIME", "IF", "TRUNCATE", "SUBSTR"},
+                  "GREATEST_IGNORE_NULLS", "LEAST_IGNORE_NULLS", "TRUNC", "CONVERT_TIMEZONE"},
+    "bigquery": {"INSTR", "STARTS_WITH", "ENDS_WITH", "REGEXP_CONTAINS", "UNNEST", "UNIX_MICROS", "IF", "DIV",
+                 "TO_HEX", "TIMESTAMP", "DATETIME"},
+    "trino": {"STRPOS", "STARTS_WITH", "REGEXP_LIKE", "CONTAINS", "TO_UNIXTIME", "IF", "TRUNCATE", "SUBSTR",
+              "TO_HEX", "TO_UTF8", "WITH_TIMEZONE", "AT_TIMEZONE"},
 }
 DIALECTS = tuple(FUNCTIONS)
 
@@ -124,6 +127,43 @@ def to_sql(tree: exp.Expression, dialect: str) -> str:
     return sql
 
 
+def timezone_of(project: ir.Project) -> str:
+    """The project's `settings: {timezone: ...}`: the zone of the sources' wall-clock timestamps."""
+    settings = getattr(project, "settings", None)
+    return getattr(settings, "timezone", None) or "UTC"
+
+
+def _timestamp_columns(project: ir.Project, name: str) -> tuple[list[str], set[str]]:
+    """(every column a query may read, the timestamp ones) of source `name`."""
+    if name == "contacts":
+        c = project.contacts
+        columns = [c.key] + [col for col, _ in c.columns if col != c.key]
+        return columns, {col for col, typ in c.columns if typ == "timestamp"}
+    s = project.stream(name)
+    columns = list(dict.fromkeys([s.contact_key, s.timestamp] + ([s.event_type] if s.event_type else [])
+                                 + [col for col, _ in s.columns]))
+    return columns, {s.timestamp} | {col for col, typ in s.columns if typ == "timestamp"}
+
+
+def localize(tree: exp.Expression, project: ir.Project) -> exp.Expression:
+    """With a non-UTC project timezone, each source is read through a subquery that turns its
+    wall-clock timestamps into UTC (atoms.utc_from_local); as_of and all arithmetic stay UTC."""
+    zone = timezone_of(project)
+    if zone == "UTC" or not any(isinstance(n, exp.Table) and n.name.startswith(_SOURCE) for n in tree.walk()):
+        return tree
+
+    def wrap(node):
+        if not (isinstance(node, exp.Table) and node.name.startswith(_SOURCE)):
+            return node
+        name = node.name[len(_SOURCE):]
+        columns, stamps = _timestamp_columns(project, name)
+        select = [utc_from_local(exp.column(c), zone).as_(c) if c in stamps else exp.column(c) for c in columns]
+        inner = exp.select(*select).from_(source_table(name))
+        return exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(node.alias or f"segc_{name}")))
+
+    return tree.transform(wrap)
+
+
 def render_dbt(tree: exp.Expression, project: ir.Project, dialect: str = "duckdb") -> str:
     """SQL for a dbt model: sources, refs and as_of become Jinja calls."""
 
@@ -136,7 +176,7 @@ def render_dbt(tree: exp.Expression, project: ir.Project, dialect: str = "duckdb
             return "{{ this }}"
         return "{{ segc_as_of() }}"
 
-    return _TOKEN.sub(jinja, to_sql(tree, dialect)) + "\n"
+    return _TOKEN.sub(jinja, to_sql(localize(tree, project), dialect)) + "\n"
 
 
 def render_plain(tree: exp.Expression, project: ir.Project, dialect: str, as_of: datetime,
@@ -152,4 +192,4 @@ def render_plain(tree: exp.Expression, project: ir.Project, dialect: str, as_of:
             return literal(as_of)
         return node
 
-    return to_sql(tree.transform(bind), dialect) + "\n"
+    return to_sql(localize(tree, project).transform(bind), dialect) + "\n"

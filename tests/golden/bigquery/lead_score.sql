@@ -1,7 +1,7 @@
 -- segc sql lead_score --dialect bigquery --as-of 2026-11-28T00:00:00
 WITH contacts AS (
   SELECT
-    contact_id AS contact_id,
+    contact_id AS segc_cid,
     email,
     first_name,
     last_name,
@@ -23,7 +23,7 @@ WITH contacts AS (
     NOT contact_id IS NULL
 ), events_rows AS (
   SELECT
-    contact_id AS contact_id,
+    contact_id AS segc_cid,
     occurred_at AS segc_ts,
     COALESCE((
       event_type IN ('email_open')
@@ -54,14 +54,18 @@ WITH contacts AS (
     occurred_at <= CAST('2026-11-28 00:00:00' AS DATETIME) AND NOT contact_id IS NULL
 ), events_facts AS (
   SELECT
-    contact_id,
+    segc_cid,
     SUM(
       CASE
         WHEN segc_p1 AND segc_ts > CAST('2026-11-28 00:00:00' AS DATETIME) - INTERVAL '90' DAY
         THEN POWER(
           0.5,
           (
-            TIME_TO_UNIX(CAST('2026-11-28 00:00:00' AS DATETIME)) - TIME_TO_UNIX(segc_ts)
+            (
+              CAST(UNIX_MICROS(CAST(CAST('2026-11-28 00:00:00' AS DATETIME) AS TIMESTAMP)) AS FLOAT64) / 1000000
+            ) - (
+              CAST(UNIX_MICROS(CAST(segc_ts AS TIMESTAMP)) AS FLOAT64) / 1000000
+            )
           ) / 86400.0 / 30.0
         )
       END
@@ -72,7 +76,11 @@ WITH contacts AS (
         THEN POWER(
           0.5,
           (
-            TIME_TO_UNIX(CAST('2026-11-28 00:00:00' AS DATETIME)) - TIME_TO_UNIX(segc_ts)
+            (
+              CAST(UNIX_MICROS(CAST(CAST('2026-11-28 00:00:00' AS DATETIME) AS TIMESTAMP)) AS FLOAT64) / 1000000
+            ) - (
+              CAST(UNIX_MICROS(CAST(segc_ts AS TIMESTAMP)) AS FLOAT64) / 1000000
+            )
           ) / 86400.0 / 30.0
         )
       END
@@ -84,7 +92,11 @@ WITH contacts AS (
         THEN POWER(
           0.5,
           (
-            TIME_TO_UNIX(CAST('2026-11-28 00:00:00' AS DATETIME)) - TIME_TO_UNIX(segc_ts)
+            (
+              CAST(UNIX_MICROS(CAST(CAST('2026-11-28 00:00:00' AS DATETIME) AS TIMESTAMP)) AS FLOAT64) / 1000000
+            ) - (
+              CAST(UNIX_MICROS(CAST(segc_ts AS TIMESTAMP)) AS FLOAT64) / 1000000
+            )
           ) / 86400.0 / 30.0
         )
       END
@@ -96,7 +108,11 @@ WITH contacts AS (
         THEN POWER(
           0.5,
           (
-            TIME_TO_UNIX(CAST('2026-11-28 00:00:00' AS DATETIME)) - TIME_TO_UNIX(segc_ts)
+            (
+              CAST(UNIX_MICROS(CAST(CAST('2026-11-28 00:00:00' AS DATETIME) AS TIMESTAMP)) AS FLOAT64) / 1000000
+            ) - (
+              CAST(UNIX_MICROS(CAST(segc_ts AS TIMESTAMP)) AS FLOAT64) / 1000000
+            )
           ) / 86400.0 / 30.0
         )
       END
@@ -107,7 +123,11 @@ WITH contacts AS (
         THEN POWER(
           0.5,
           (
-            TIME_TO_UNIX(CAST('2026-11-28 00:00:00' AS DATETIME)) - TIME_TO_UNIX(segc_ts)
+            (
+              CAST(UNIX_MICROS(CAST(CAST('2026-11-28 00:00:00' AS DATETIME) AS TIMESTAMP)) AS FLOAT64) / 1000000
+            ) - (
+              CAST(UNIX_MICROS(CAST(segc_ts AS TIMESTAMP)) AS FLOAT64) / 1000000
+            )
           ) / 86400.0 / 30.0
         )
       END
@@ -122,13 +142,13 @@ WITH contacts AS (
     ) AS segc_events_7
   FROM events_rows
   GROUP BY
-    contact_id
+    segc_cid
 ), base AS (
   SELECT
     *
   FROM contacts
   LEFT JOIN events_facts
-    USING (contact_id)
+    USING (segc_cid)
 ), layer_1 AS (
   SELECT
     *,
@@ -200,7 +220,7 @@ WITH contacts AS (
   FROM layer_1
 )
 SELECT
-  contact_id,
+  segc_cid AS contact_id,
   segc_score_1,
   segc_score_1_grade
 FROM layer_1_grades

@@ -1,7 +1,7 @@
 -- segc sql abandoned_cart_24h --dialect duckdb --as-of 2026-11-28T00:00:00
 WITH contacts AS (
   SELECT
-    contact_id AS contact_id,
+    contact_id AS segc_cid,
     email,
     first_name,
     last_name,
@@ -23,7 +23,7 @@ WITH contacts AS (
     NOT contact_id IS NULL
 ), events_rows AS (
   SELECT
-    contact_id AS contact_id,
+    contact_id AS segc_cid,
     occurred_at AS segc_ts,
     COALESCE((
       event_type IN ('add_to_cart')
@@ -37,7 +37,7 @@ WITH contacts AS (
     AND NOT contact_id IS NULL
 ), events_facts AS (
   SELECT
-    contact_id,
+    segc_cid,
     MAX(
       CASE
         WHEN segc_p1
@@ -47,32 +47,34 @@ WITH contacts AS (
     ) AS segc_events_1
   FROM events_rows
   GROUP BY
-    contact_id
-), follow_1 AS (
-  SELECT DISTINCT
-    f.contact_id,
-    TRUE AS follow_1
+    segc_cid
+), follow_events_events AS (
+  SELECT
+    f.segc_cid,
+    MAX(CASE WHEN r.segc_p2 AND r.segc_ts > f.segc_events_1 THEN 1 END) AS segc_follow_1
   FROM events_facts AS f
   INNER JOIN events_rows AS r
-    ON r.contact_id = f.contact_id AND r.segc_ts > f.segc_events_1
+    ON r.segc_cid = f.segc_cid
   WHERE
     r.segc_p2
+  GROUP BY
+    f.segc_cid
 ), base AS (
   SELECT
     *
   FROM contacts
   LEFT JOIN events_facts
-    USING (contact_id)
-  LEFT JOIN follow_1
-    USING (contact_id)
+    USING (segc_cid)
+  LEFT JOIN follow_events_events
+    USING (segc_cid)
 ), layer_1 AS (
   SELECT
     *,
-    NOT segc_events_1 IS NULL AND follow_1 IS NULL AS segc_segment_1
+    NOT segc_events_1 IS NULL AND segc_follow_1 IS NULL AS segc_segment_1
   FROM base
 )
 SELECT
-  contact_id
+  segc_cid AS contact_id
 FROM layer_1
 WHERE
   segc_segment_1

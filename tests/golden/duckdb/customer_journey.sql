@@ -1,7 +1,7 @@
 -- segc sql customer_journey --dialect duckdb --as-of 2026-11-28T00:00:00
 WITH contacts AS (
   SELECT
-    contact_id AS contact_id,
+    contact_id AS segc_cid,
     email,
     first_name,
     last_name,
@@ -23,7 +23,7 @@ WITH contacts AS (
     NOT contact_id IS NULL
 ), events_rows AS (
   SELECT
-    contact_id AS contact_id,
+    contact_id AS segc_cid,
     occurred_at AS segc_ts,
     COALESCE((
       event_type IN ('email_open')
@@ -58,7 +58,7 @@ WITH contacts AS (
     AND NOT contact_id IS NULL
 ), events_facts AS (
   SELECT
-    contact_id,
+    segc_cid,
     SUM(
       CASE
         WHEN segc_p1
@@ -136,10 +136,10 @@ WITH contacts AS (
     ) AS segc_events_8
   FROM events_rows
   GROUP BY
-    contact_id
+    segc_cid
 ), orders_rows AS (
   SELECT
-    contact_id AS contact_id,
+    contact_id AS segc_cid,
     ordered_at AS segc_ts,
     COALESCE((
       status = 'paid'
@@ -149,7 +149,7 @@ WITH contacts AS (
     ordered_at <= CAST('2026-11-28 00:00:00' AS TIMESTAMP) AND NOT contact_id IS NULL
 ), orders_facts AS (
   SELECT
-    contact_id,
+    segc_cid,
     MAX(CASE WHEN segc_p1 THEN segc_ts END) AS segc_orders_1,
     COUNT(
       CASE
@@ -161,15 +161,15 @@ WITH contacts AS (
     COUNT(CASE WHEN segc_p1 THEN 1 END) AS segc_orders_3
   FROM orders_rows
   GROUP BY
-    contact_id
+    segc_cid
 ), base AS (
   SELECT
     *
   FROM contacts
   LEFT JOIN events_facts
-    USING (contact_id)
+    USING (segc_cid)
   LEFT JOIN orders_facts
-    USING (contact_id)
+    USING (segc_cid)
 ), layer_1 AS (
   SELECT
     *,
@@ -272,6 +272,6 @@ WITH contacts AS (
   FROM layer_1_grades
 )
 SELECT
-  contact_id,
+  segc_cid AS contact_id,
   segc_lifecycle_1
 FROM layer_2

@@ -1,7 +1,7 @@
 -- segc sql decision_makers_b2b --dialect duckdb --as-of 2026-11-28T00:00:00
 WITH contacts AS (
   SELECT
-    contact_id AS contact_id,
+    contact_id AS segc_cid,
     email,
     first_name,
     last_name,
@@ -40,7 +40,7 @@ WITH contacts AS (
   FROM base
 )
 SELECT
-  contact_id
+  segc_cid AS contact_id
 FROM layer_1
 WHERE
   segc_segment_1

@@ -1,7 +1,7 @@
 -- segc sql lapsed_buyers --dialect duckdb --as-of 2026-11-28T00:00:00
 WITH contacts AS (
   SELECT
-    contact_id AS contact_id,
+    contact_id AS segc_cid,
     email,
     first_name,
     last_name,
@@ -23,7 +23,7 @@ WITH contacts AS (
     NOT contact_id IS NULL
 ), orders_rows AS (
   SELECT
-    contact_id AS contact_id,
+    contact_id AS segc_cid,
     ordered_at AS segc_ts,
     COALESCE((
       status = 'paid'
@@ -33,17 +33,17 @@ WITH contacts AS (
     ordered_at <= CAST('2026-11-28 00:00:00' AS TIMESTAMP) AND NOT contact_id IS NULL
 ), orders_facts AS (
   SELECT
-    contact_id,
+    segc_cid,
     MAX(CASE WHEN segc_p1 THEN segc_ts END) AS segc_orders_1
   FROM orders_rows
   GROUP BY
-    contact_id
+    segc_cid
 ), base AS (
   SELECT
     *
   FROM contacts
   LEFT JOIN orders_facts
-    USING (contact_id)
+    USING (segc_cid)
 ), layer_1 AS (
   SELECT
     *,
@@ -56,7 +56,7 @@ WITH contacts AS (
   FROM base
 )
 SELECT
-  contact_id
+  segc_cid AS contact_id
 FROM layer_1
 WHERE
   segc_segment_1

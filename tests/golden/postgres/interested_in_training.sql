@@ -1,7 +1,7 @@
 -- segc sql interested_in_training --dialect postgres --as-of 2026-11-28T00:00:00
 WITH contacts AS (
   SELECT
-    contact_id AS contact_id,
+    contact_id AS segc_cid,
     email,
     first_name,
     last_name,
@@ -23,7 +23,7 @@ WITH contacts AS (
     NOT contact_id IS NULL
 ), events_rows AS (
   SELECT
-    contact_id AS contact_id,
+    contact_id AS segc_cid,
     occurred_at AS segc_ts,
     COALESCE((
       event_type IN ('form_submit')
@@ -43,7 +43,7 @@ WITH contacts AS (
     AND NOT contact_id IS NULL
 ), events_facts AS (
   SELECT
-    contact_id,
+    segc_cid,
     COUNT(
       CASE
         WHEN segc_p1
@@ -60,13 +60,13 @@ WITH contacts AS (
     ) AS segc_events_2
   FROM events_rows
   GROUP BY
-    contact_id
+    segc_cid
 ), base AS (
   SELECT
     *
   FROM contacts
   LEFT JOIN events_facts
-    USING (contact_id)
+    USING (segc_cid)
 ), layer_1 AS (
   SELECT
     *,
@@ -79,7 +79,7 @@ WITH contacts AS (
   FROM base
 )
 SELECT
-  contact_id
+  segc_cid AS contact_id
 FROM layer_1
 WHERE
   segc_segment_1

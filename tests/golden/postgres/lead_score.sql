@@ -1,7 +1,7 @@
 -- segc sql lead_score --dialect postgres --as-of 2026-11-28T00:00:00
 WITH contacts AS (
   SELECT
-    contact_id AS contact_id,
+    contact_id AS segc_cid,
     email,
     first_name,
     last_name,
@@ -23,7 +23,7 @@ WITH contacts AS (
     NOT contact_id IS NULL
 ), events_rows AS (
   SELECT
-    contact_id AS contact_id,
+    contact_id AS segc_cid,
     occurred_at AS segc_ts,
     COALESCE((
       event_type IN ('email_open')
@@ -55,7 +55,7 @@ WITH contacts AS (
     AND NOT contact_id IS NULL
 ), events_facts AS (
   SELECT
-    contact_id,
+    segc_cid,
     SUM(
       CASE
         WHEN segc_p1
@@ -63,7 +63,7 @@ WITH contacts AS (
         THEN POWER(
           0.5,
           CAST(CAST((
-            DATE_PART('epoch', CAST('2026-11-28 00:00:00' AS TIMESTAMP)) - DATE_PART('epoch', segc_ts)
+            CAST(EXTRACT(EPOCH FROM CAST('2026-11-28 00:00:00' AS TIMESTAMP)) AS DOUBLE PRECISION) - CAST(EXTRACT(EPOCH FROM segc_ts) AS DOUBLE PRECISION)
           ) AS DOUBLE PRECISION) / 86400.0 AS DOUBLE PRECISION) / 30.0
         )
       END
@@ -75,7 +75,7 @@ WITH contacts AS (
         THEN POWER(
           0.5,
           CAST(CAST((
-            DATE_PART('epoch', CAST('2026-11-28 00:00:00' AS TIMESTAMP)) - DATE_PART('epoch', segc_ts)
+            CAST(EXTRACT(EPOCH FROM CAST('2026-11-28 00:00:00' AS TIMESTAMP)) AS DOUBLE PRECISION) - CAST(EXTRACT(EPOCH FROM segc_ts) AS DOUBLE PRECISION)
           ) AS DOUBLE PRECISION) / 86400.0 AS DOUBLE PRECISION) / 30.0
         )
       END
@@ -87,7 +87,7 @@ WITH contacts AS (
         THEN POWER(
           0.5,
           CAST(CAST((
-            DATE_PART('epoch', CAST('2026-11-28 00:00:00' AS TIMESTAMP)) - DATE_PART('epoch', segc_ts)
+            CAST(EXTRACT(EPOCH FROM CAST('2026-11-28 00:00:00' AS TIMESTAMP)) AS DOUBLE PRECISION) - CAST(EXTRACT(EPOCH FROM segc_ts) AS DOUBLE PRECISION)
           ) AS DOUBLE PRECISION) / 86400.0 AS DOUBLE PRECISION) / 30.0
         )
       END
@@ -99,7 +99,7 @@ WITH contacts AS (
         THEN POWER(
           0.5,
           CAST(CAST((
-            DATE_PART('epoch', CAST('2026-11-28 00:00:00' AS TIMESTAMP)) - DATE_PART('epoch', segc_ts)
+            CAST(EXTRACT(EPOCH FROM CAST('2026-11-28 00:00:00' AS TIMESTAMP)) AS DOUBLE PRECISION) - CAST(EXTRACT(EPOCH FROM segc_ts) AS DOUBLE PRECISION)
           ) AS DOUBLE PRECISION) / 86400.0 AS DOUBLE PRECISION) / 30.0
         )
       END
@@ -111,7 +111,7 @@ WITH contacts AS (
         THEN POWER(
           0.5,
           CAST(CAST((
-            DATE_PART('epoch', CAST('2026-11-28 00:00:00' AS TIMESTAMP)) - DATE_PART('epoch', segc_ts)
+            CAST(EXTRACT(EPOCH FROM CAST('2026-11-28 00:00:00' AS TIMESTAMP)) AS DOUBLE PRECISION) - CAST(EXTRACT(EPOCH FROM segc_ts) AS DOUBLE PRECISION)
           ) AS DOUBLE PRECISION) / 86400.0 AS DOUBLE PRECISION) / 30.0
         )
       END
@@ -126,13 +126,13 @@ WITH contacts AS (
     ) AS segc_events_7
   FROM events_rows
   GROUP BY
-    contact_id
+    segc_cid
 ), base AS (
   SELECT
     *
   FROM contacts
   LEFT JOIN events_facts
-    USING (contact_id)
+    USING (segc_cid)
 ), layer_1 AS (
   SELECT
     *,
@@ -204,7 +204,7 @@ WITH contacts AS (
   FROM layer_1
 )
 SELECT
-  contact_id,
+  segc_cid AS contact_id,
   segc_score_1,
   segc_score_1_grade
 FROM layer_1_grades

@@ -1,7 +1,7 @@
 -- segc sql orders_rfm --dialect trino --as-of 2026-11-28T00:00:00
 WITH contacts AS (
   SELECT
-    contact_id AS contact_id,
+    contact_id AS segc_cid,
     email,
     first_name,
     last_name,
@@ -23,7 +23,7 @@ WITH contacts AS (
     NOT contact_id IS NULL
 ), orders_rows AS (
   SELECT
-    contact_id AS contact_id,
+    contact_id AS segc_cid,
     ordered_at AS segc_ts,
     amount AS segc_v_amount,
     COALESCE((
@@ -34,7 +34,7 @@ WITH contacts AS (
     ordered_at <= CAST('2026-11-28 00:00:00' AS TIMESTAMP) AND NOT contact_id IS NULL
 ), orders_facts AS (
   SELECT
-    contact_id,
+    segc_cid,
     MAX(
       CASE
         WHEN segc_p1
@@ -58,10 +58,10 @@ WITH contacts AS (
     ) AS segc_orders_3
   FROM orders_rows
   GROUP BY
-    contact_id
+    segc_cid
 ), segc_rfm_1_values AS (
   SELECT
-    c.contact_id,
+    c.segc_cid,
     CAST(FLOOR(
       CAST((
         TO_UNIXTIME(CAST('2026-11-28 00:00:00' AS TIMESTAMP)) - TO_UNIXTIME(segc_orders_1)
@@ -86,12 +86,12 @@ WITH contacts AS (
     ) AS BIGINT) AS INTEGER) AS m
   FROM contacts AS c
   INNER JOIN orders_facts AS x
-    ON c.contact_id = x.contact_id
+    ON c.segc_cid = x.segc_cid
   WHERE
     segc_orders_2 > 0
 ), segc_rfm_1 AS (
   SELECT
-    contact_id,
+    segc_cid,
     recency_days AS segc_rfm_1_recency_days,
     frequency AS segc_rfm_1_frequency,
     monetary AS segc_rfm_1_monetary,
@@ -129,12 +129,12 @@ WITH contacts AS (
     *
   FROM contacts
   LEFT JOIN orders_facts
-    USING (contact_id)
+    USING (segc_cid)
   LEFT JOIN segc_rfm_1
-    USING (contact_id)
+    USING (segc_cid)
 )
 SELECT
-  contact_id,
+  segc_cid AS contact_id,
   segc_rfm_1_recency_days,
   segc_rfm_1_frequency,
   segc_rfm_1_monetary,

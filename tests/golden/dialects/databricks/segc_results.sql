@@ -76,9 +76,9 @@ WITH contacts AS (
           0.5,
           (
             (
-              CAST(UNIX_MICROS(CAST({{ segc_as_of() }} AS TIMESTAMP)) AS DOUBLE) / 1000000
+              CAST(UNIX_MICROS({{ segc_as_of() }}) AS DOUBLE) / 1000000
             ) - (
-              CAST(UNIX_MICROS(CAST(segc_ts AS TIMESTAMP)) AS DOUBLE) / 1000000
+              CAST(UNIX_MICROS(segc_ts) AS DOUBLE) / 1000000
             )
           ) / 86400.0 / 14.0
         )
@@ -91,9 +91,9 @@ WITH contacts AS (
           0.5,
           (
             (
-              CAST(UNIX_MICROS(CAST({{ segc_as_of() }} AS TIMESTAMP)) AS DOUBLE) / 1000000
+              CAST(UNIX_MICROS({{ segc_as_of() }}) AS DOUBLE) / 1000000
             ) - (
-              CAST(UNIX_MICROS(CAST(segc_ts AS TIMESTAMP)) AS DOUBLE) / 1000000
+              CAST(UNIX_MICROS(segc_ts) AS DOUBLE) / 1000000
             )
           ) / 86400.0 / 14.0
         )
@@ -159,9 +159,9 @@ WITH contacts AS (
           0.5,
           (
             (
-              CAST(UNIX_MICROS(CAST({{ segc_as_of() }} AS TIMESTAMP)) AS DOUBLE) / 1000000
+              CAST(UNIX_MICROS({{ segc_as_of() }}) AS DOUBLE) / 1000000
             ) - (
-              CAST(UNIX_MICROS(CAST(segc_ts AS TIMESTAMP)) AS DOUBLE) / 1000000
+              CAST(UNIX_MICROS(segc_ts) AS DOUBLE) / 1000000
             )
           ) / 86400.0 / 14.0
         )
@@ -220,9 +220,9 @@ WITH contacts AS (
     CAST(FLOOR(
       (
         (
-          CAST(UNIX_MICROS(CAST({{ segc_as_of() }} AS TIMESTAMP)) AS DOUBLE) / 1000000
+          CAST(UNIX_MICROS({{ segc_as_of() }}) AS DOUBLE) / 1000000
         ) - (
-          CAST(UNIX_MICROS(CAST(segc_orders_7 AS TIMESTAMP)) AS DOUBLE) / 1000000
+          CAST(UNIX_MICROS(segc_orders_7) AS DOUBLE) / 1000000
         )
       ) / 86400.0
     ) AS INT) AS recency_days,
