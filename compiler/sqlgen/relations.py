@@ -119,7 +119,7 @@ def to_sql(tree: exp.Expression, dialect: str) -> str:
         raise UnportableSQL(f"unsupported dialect {dialect!r}: one of {', '.join(DIALECTS)}")
     tree = portable(tree, dialect)
     guard(tree, dialect)
-    sql = tree.sql(dialect=dialect, pretty=True, unsupported_level=sqlglot.ErrorLevel.RAISE)
+    sql = tree.sql(dialect=dialect, pretty=True, copy=False, unsupported_level=sqlglot.ErrorLevel.RAISE)
     unknown = functions_called(sql, dialect) - _KEYWORDS - _COMMON - FUNCTIONS[dialect]
     if unknown:
         raise UnportableSQL(f"{', '.join(sorted(unknown))} not known to be a {dialect} function: "
