@@ -239,6 +239,21 @@ def cmd_plan(args) -> int:
     return review.command(args, lambda ws: _load(ws, "json" if args.format == "json" else "text"))
 
 
+def cmd_fmt(args) -> int:
+    from . import fmt
+    return fmt.command(args)
+
+
+def cmd_schema(args) -> int:
+    from . import langschema
+    return langschema.command(args)
+
+
+def cmd_show(args) -> int:
+    from . import show
+    return show.command(args, _load)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="segc", description="Compile marketing segments, scores, lifecycles and RFM written in YAML "
@@ -305,6 +320,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base", default="HEAD", metavar="REF",
                    help="git revision the SQL diff compares with (default: HEAD), e.g. origin/main")
     p.add_argument("--output", metavar="FILE", help="write the plan to FILE instead of stdout")
+    p = command("fmt", cmd_fmt, "normalize the layout of the YAML definitions, keeping comments",
+                "Re-indent block mappings and sequences by 2 spaces, strip trailing whitespace and extra blank "
+                "lines. A file is only rewritten when it parses to exactly the same YAML and keeps every comment.")
+    p.add_argument("files", nargs="*", metavar="FILE", help="files to format (default: every YAML file in segments/)")
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file would be reformatted")
+    p = command("schema", cmd_schema, "print the JSON Schema of the definition language",
+                "A JSON Schema (draft-07) of segments/*.yml with descriptions, enums and examples, for editors "
+                "(VS Code's YAML extension) and CI. See docs/pr-workflow.md.")
+    p.add_argument("--output", "-o", metavar="FILE", help="write it to FILE instead of stdout")
+    p = command("show", cmd_show, "one definition: owner, size, sample, trend, dependencies, SQL",
+                "Show a segment, score, lifecycle or RFM model: its YAML, owner and tags, size and a sample at the "
+                "latest build, the trend over the last builds, what it depends on and what uses it, and its SQL.")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--database", metavar="FILE", help="DuckDB file (default: warehouse.duckdb in the project)")
+    p.add_argument("--samples", type=int, default=5, metavar="N", help="sample members (default: 5)")
+    p.add_argument("--builds", type=int, default=10, metavar="N", help="builds in the trend (default: 10)")
+    p.add_argument("--no-sql", action="store_true", help="leave the SQL out")
+    p.add_argument("--dialect", choices=DIALECTS, default="duckdb", help="SQL dialect (default: duckdb)")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     return parser
 
 

@@ -30,6 +30,10 @@ _BLOCK_SCALAR = re.compile(
     r"""[ \t]*:[ \t]+)?[|>](?:[1-9][+-]?|[+-][1-9]?)?$""")
 
 
+_KEY_VALUE = re.compile(
+    r"""^(?:"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^'"\s#:][^#]*?|:[^\s#][^#]*?)[ \t]*:(?:[ \t]+(?P<v>.*))?$""")
+
+
 class FormatError(ValueError):
     """The file can't be formatted safely: it does not parse, or the result would differ."""
 
@@ -53,6 +57,7 @@ class _Block:
 class _Scan:
     quote: str | None = None  # inside a quoted scalar that continues on the next line
     depth: int = 0  # open flow collections ([ or {) continuing on the next line
+    token: bool = True  # the next line starts a token (not the rest of a plain scalar)
 
     @property
     def open(self) -> bool:
@@ -62,7 +67,7 @@ class _Scan:
 def _scan(line: str, state: _Scan, start: int = 0) -> tuple[_Scan, int | None]:
     """Quote and flow state after `line` (from column `start`), and where its comment starts."""
     quote, depth = state.quote, state.depth
-    token_start = True  # at the start of a token: a quote or bracket here opens a scalar/collection
+    token_start = state.token  # at the start of a token: a quote or bracket here opens a scalar/collection
     i, n = start, len(line)
     while i < n:
         c = line[i]
@@ -81,7 +86,7 @@ def _scan(line: str, state: _Scan, start: int = 0) -> tuple[_Scan, int | None]:
                 quote = None
                 token_start = False
         elif c == "#" and (i == 0 or line[i - 1] in " \t"):
-            return _Scan(quote, depth), i
+            return _Scan(quote, depth, token_start), i
         elif c in " \t":
             pass
         elif c in "'\"" and token_start:
@@ -94,12 +99,13 @@ def _scan(line: str, state: _Scan, start: int = 0) -> tuple[_Scan, int | None]:
             token_start = False
         elif c == "," and depth > 0:
             token_start = True
-        elif c in ":-?" and (i + 1 == n or line[i + 1] in " \t" or (depth > 0 and line[i + 1] in ",]}")):
-            token_start = True
+        elif (c == ":" or (c in "-?" and token_start)) and (
+                i + 1 == n or line[i + 1] in " \t" or (depth > 0 and line[i + 1] in ",]}")):
+            token_start = True  # `key: `, or `- ` / `? ` before a node (inside a plain scalar they are text)
         else:
             token_start = False
         i += 1
-    return _Scan(quote, depth), None
+    return _Scan(quote, depth, token_start), None
 
 
 def _indent(line: str) -> int:
@@ -128,6 +134,8 @@ def format_text(text: str) -> str:
     carry = 0  # shift of lines continuing an open flow collection / quoted scalar
     block: _Block | None = None  # inside a block scalar
     opener: tuple[int, int] | None = None  # (orig, new) column of a `key:` with its value on the next lines
+    plain: tuple[int, int] | None = None  # (owner column, shift) after a plain scalar that may go on
+    blanks = 0  # blank lines seen and not written yet
 
     def place(orig: int, line_orig: int | None = None, line_new: int | None = None) -> int:
         if line_orig is not None and orig == line_orig:
@@ -165,11 +173,22 @@ def format_text(text: str) -> str:
             out.append(line if state.quote else line.rstrip())
             continue
         if not raw.strip():
-            if out and out[-1] != "":
-                out.append("")
+            blanks += 1
             continue
         ind = _indent(raw)
         content = raw[ind:]
+        if plain is not None and ind > plain[0] and not content.startswith("#"):
+            # a multi-line plain scalar goes on: moved with its first line; blank lines in it are newlines
+            out.extend([""] * blanks)
+            blanks = 0
+            out.append((" " * (ind + plain[1]) + content).rstrip())
+            if re.search(r"[ \t]#", content):  # a comment ends it
+                plain = None
+            continue
+        if blanks and out:
+            out.append("")
+        blanks = 0
+        plain = None
         if content.startswith("#"):
             pending.append((len(out), ind))
             out.append(content.rstrip())
@@ -235,6 +254,16 @@ def format_text(text: str) -> str:
                            owner_new - owner_orig if explicit else None)
         elif value.endswith(":"):
             opener = (orig_col, new_col)
+        else:
+            key_value = _KEY_VALUE.match(value)
+            scalar = key_value.group("v") if key_value else value
+            if scalar and scalar[0] not in "'\"[{|>&!*%@`#":  # a plain scalar: may go on below
+                if key_value:
+                    plain = (orig_col, new_col - orig_col)
+                elif dashes:
+                    plain = (dash_cols[-1][0], new_col - orig_col)
+                else:
+                    plain = (-1, new_col - orig_col)
         out.append(line if state.quote else line.rstrip())
 
     flush()

@@ -241,14 +241,17 @@ def schema() -> dict:
             minProperties=2),
         "event": _obj(spec.EVENT, "event", event_schemas, anyOf=[{"required": ["event"]}, {"required": ["stream"]}]),
     }
-    condition = {"description": "A condition: " + "; ".join(f"{k}: {DOCS['form'][k]}" for k in forms),
+    condition = {"description": "A condition, one of: " + "; ".join(
+                     f"{k} ({DOCS['form'][k].rstrip('.').lower()})" for k in forms) + ".",
                  "anyOf": [dict(forms[f], title=f) for f in forms],
                  "examples": [{"event": "page_view", "within": "30d", "count": {"gte": 2}},
                               {"attribute": "country", "eq": "PL"},
                               {"all": [{"segment": "big_spenders"}, {"not": {"stream": "orders", "within": "90d"}}]}]}
 
     example_row = {"type": "object", "description": "One row: column values, plus ago: D (before as_of) or at: "
-                   "TIMESTAMP.", "properties": {"ago": _ref("duration"), "at": {"type": "string"}},
+                   "TIMESTAMP.", "properties": {
+                       "ago": _ref("duration") | {"description": "When: this long before the example's as_of."},
+                       "at": {"type": "string", "description": "When: a timestamp, e.g. 2025-12-24T10:00:00."}},
                    "additionalProperties": SCALAR | {"type": ["string", "number", "boolean", "array", "null"]}}
     example = _obj(spec.EXAMPLE, "example", {
         "name": NAME, "contact": {"type": "object", "propertyNames": IDENT},

@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import emit, ir
+from .errors import CompileError
 from .sqlgen.plan import Plan, references
 from .sqlgen.relations import render_plain
 from .sqltext import definition_sql
@@ -155,8 +156,8 @@ def load_revision(root: Path, ref: str) -> ir.Project:
         (Path(tmp) / "segments").mkdir(exist_ok=True)
         try:
             return Workspace(Path(tmp)).load()
-        except Exception as exc:  # CompileError and friends: the base does not validate
-            raise PlanError(f"the definitions at {ref} do not validate ({type(exc).__name__})") from None
+        except CompileError as exc:
+            raise PlanError(f"the definitions at {ref} do not validate ({len(exc.diagnostics)} error(s))") from None
 
 
 def sql_diff(base: ir.Project | None, project: ir.Project, kind: str, name: str, as_of: datetime,
@@ -204,8 +205,8 @@ def _ids(con, sql: str, params, samples: int) -> list:
 
 
 class Evaluator:
-    def __init__(self, con, project: ir.Project, small: ir.Project | None, tables: set[str], samples: int):
-        self.con, self.project, self.tables, self.samples = con, project, tables, samples
+    def __init__(self, con, small: ir.Project | None, tables: set[str], samples: int):
+        self.con, self.tables, self.samples = con, tables, samples
         self.plan = Plan(small) if small is not None else None
 
     def column(self, kind: str, name: str, part: str = "") -> str:
@@ -339,7 +340,7 @@ def _compute(con, project, database, samples, base, base_label, with_sql) -> Pla
     if small is not None:
         sql = render_plain(Plan(small).results(), small, "duckdb", as_of)
         con.execute(f"create or replace temp table {SCRATCH} as {sql}")
-    ev = Evaluator(con, project, small, tables, samples)
+    ev = Evaluator(con, small, tables, samples)
 
     changes: list[Change] = []
     for c in pending:

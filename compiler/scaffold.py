@@ -50,7 +50,7 @@ segc:
       path: "{{ env_var('SEGC_DATABASE', '../warehouse.duckdb') }}"
       threads: "{{ env_var('SEGC_THREADS', '2') | int }}"
       settings:
-        memory_limit: "{{ env_var('SEGC_MEMORY_LIMIT', '4GB') }}"
+        memory_limit: "{{ env_var('SEGC_MEMORY_LIMIT', '3GB') }}"
     postgres:
       type: postgres
       host: "{{ env_var('SEGC_PG_HOST', '127.0.0.1') }}"

@@ -17,14 +17,14 @@ FROM (
             (
               SELECT
                 COUNT(*)
-              FROM {{ source('raw', 'orders') }} AS s34
+              FROM {{ source('raw', 'orders') }} AS s36
               WHERE
-                s34.contact_id = c.contact_id
-                AND s34.ordered_at <= {{ segc_as_of() }}
+                s36.ordered_at <= {{ segc_as_of() }}
+                AND s36.contact_id = c.contact_id
                 AND COALESCE((
-                  s34.status = 'paid'
+                  s36.status = 'paid'
                 ), FALSE)
-                AND s34.ordered_at > {{ segc_as_of() }} - INTERVAL '365' DAY
+                AND s36.ordered_at > {{ segc_as_of() }} - INTERVAL '365' DAY
             ) >= 3
           ),
           FALSE
@@ -33,9 +33,9 @@ FROM (
         WHEN EXISTS(
           SELECT
             1
-          FROM {{ ref('segment_membership') }} AS s35
+          FROM {{ ref('segment_membership') }} AS s37
           WHERE
-            s35.contact_id = c.contact_id AND s35.segment = 'lapsed_buyers'
+            s37.contact_id = c.contact_id AND s37.segment = 'lapsed_buyers'
         )
         THEN 'lapsed'
         WHEN COALESCE(
@@ -43,12 +43,12 @@ FROM (
             (
               SELECT
                 COUNT(*)
-              FROM {{ source('raw', 'orders') }} AS s36
+              FROM {{ source('raw', 'orders') }} AS s38
               WHERE
-                s36.contact_id = c.contact_id
-                AND s36.ordered_at <= {{ segc_as_of() }}
+                s38.ordered_at <= {{ segc_as_of() }}
+                AND s38.contact_id = c.contact_id
                 AND COALESCE((
-                  s36.status = 'paid'
+                  s38.status = 'paid'
                 ), FALSE)
             ) >= 1
           ),
@@ -59,10 +59,10 @@ FROM (
           (
             (
               SELECT
-                s37.grade
-              FROM {{ ref('contact_scores') }} AS s37
+                s39.grade
+              FROM {{ ref('contact_scores') }} AS s39
               WHERE
-                s37.contact_id = c.contact_id AND s37.score = 'lead_score'
+                s39.contact_id = c.contact_id AND s39.score = 'lead_score'
             ) IN ('hot')
           ),
           FALSE
@@ -73,14 +73,14 @@ FROM (
             (
               SELECT
                 COUNT(*)
-              FROM {{ source('raw', 'events') }} AS s38
+              FROM {{ source('raw', 'events') }} AS s40
               WHERE
-                s38.contact_id = c.contact_id
-                AND s38.occurred_at <= {{ segc_as_of() }}
+                s40.occurred_at <= {{ segc_as_of() }}
+                AND s40.contact_id = c.contact_id
                 AND COALESCE((
-                  s38.event_type IN ('email_click', 'form_submit', 'page_view')
+                  s40.event_type IN ('email_click', 'form_submit', 'page_view')
                 ), FALSE)
-                AND s38.occurred_at > {{ segc_as_of() }} - INTERVAL '30' DAY
+                AND s40.occurred_at > {{ segc_as_of() }} - INTERVAL '30' DAY
             ) >= 1
           ),
           FALSE

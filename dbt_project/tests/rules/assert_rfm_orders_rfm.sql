@@ -56,18 +56,18 @@ FROM (
             FROM (
               SELECT
                 c.contact_id AS contact_id,
-                MAX(s39.ordered_at) AS last_at,
+                MAX(s41.ordered_at) AS last_at,
                 COUNT(*) AS frequency,
-                SUM(COALESCE(s39.amount, 0)) AS monetary
-              FROM {{ source('raw', 'orders') }} AS s39
+                SUM(COALESCE(s41.amount, 0)) AS monetary
+              FROM {{ source('raw', 'orders') }} AS s41
               CROSS JOIN {{ source('raw', 'contacts') }} AS c
               WHERE
-                s39.contact_id = c.contact_id
-                AND s39.ordered_at <= {{ segc_as_of() }}
+                s41.ordered_at <= {{ segc_as_of() }}
+                AND s41.contact_id = c.contact_id
                 AND COALESCE((
-                  s39.status <> 'cancelled'
+                  s41.status <> 'cancelled'
                 ), TRUE)
-                AND s39.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
+                AND s41.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
               GROUP BY
                 c.contact_id
             ) AS q
@@ -79,18 +79,18 @@ FROM (
             FROM (
               SELECT
                 c.contact_id AS contact_id,
-                MAX(s39.ordered_at) AS last_at,
+                MAX(s41.ordered_at) AS last_at,
                 COUNT(*) AS frequency,
-                SUM(COALESCE(s39.amount, 0)) AS monetary
-              FROM {{ source('raw', 'orders') }} AS s39
+                SUM(COALESCE(s41.amount, 0)) AS monetary
+              FROM {{ source('raw', 'orders') }} AS s41
               CROSS JOIN {{ source('raw', 'contacts') }} AS c
               WHERE
-                s39.contact_id = c.contact_id
-                AND s39.ordered_at <= {{ segc_as_of() }}
+                s41.ordered_at <= {{ segc_as_of() }}
+                AND s41.contact_id = c.contact_id
                 AND COALESCE((
-                  s39.status <> 'cancelled'
+                  s41.status <> 'cancelled'
                 ), TRUE)
-                AND s39.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
+                AND s41.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
               GROUP BY
                 c.contact_id
             ) AS n
@@ -101,18 +101,18 @@ FROM (
           FROM (
             SELECT
               c.contact_id AS contact_id,
-              MAX(s39.ordered_at) AS last_at,
+              MAX(s41.ordered_at) AS last_at,
               COUNT(*) AS frequency,
-              SUM(COALESCE(s39.amount, 0)) AS monetary
-            FROM {{ source('raw', 'orders') }} AS s39
+              SUM(COALESCE(s41.amount, 0)) AS monetary
+            FROM {{ source('raw', 'orders') }} AS s41
             CROSS JOIN {{ source('raw', 'contacts') }} AS c
             WHERE
-              s39.contact_id = c.contact_id
-              AND s39.ordered_at <= {{ segc_as_of() }}
+              s41.ordered_at <= {{ segc_as_of() }}
+              AND s41.contact_id = c.contact_id
               AND COALESCE((
-                s39.status <> 'cancelled'
+                s41.status <> 'cancelled'
               ), TRUE)
-              AND s39.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
+              AND s41.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
             GROUP BY
               c.contact_id
           ) AS n
@@ -124,18 +124,18 @@ FROM (
             FROM (
               SELECT
                 c.contact_id AS contact_id,
-                MAX(s39.ordered_at) AS last_at,
+                MAX(s41.ordered_at) AS last_at,
                 COUNT(*) AS frequency,
-                SUM(COALESCE(s39.amount, 0)) AS monetary
-              FROM {{ source('raw', 'orders') }} AS s39
+                SUM(COALESCE(s41.amount, 0)) AS monetary
+              FROM {{ source('raw', 'orders') }} AS s41
               CROSS JOIN {{ source('raw', 'contacts') }} AS c
               WHERE
-                s39.contact_id = c.contact_id
-                AND s39.ordered_at <= {{ segc_as_of() }}
+                s41.ordered_at <= {{ segc_as_of() }}
+                AND s41.contact_id = c.contact_id
                 AND COALESCE((
-                  s39.status <> 'cancelled'
+                  s41.status <> 'cancelled'
                 ), TRUE)
-                AND s39.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
+                AND s41.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
               GROUP BY
                 c.contact_id
             ) AS q
@@ -147,18 +147,18 @@ FROM (
             FROM (
               SELECT
                 c.contact_id AS contact_id,
-                MAX(s39.ordered_at) AS last_at,
+                MAX(s41.ordered_at) AS last_at,
                 COUNT(*) AS frequency,
-                SUM(COALESCE(s39.amount, 0)) AS monetary
-              FROM {{ source('raw', 'orders') }} AS s39
+                SUM(COALESCE(s41.amount, 0)) AS monetary
+              FROM {{ source('raw', 'orders') }} AS s41
               CROSS JOIN {{ source('raw', 'contacts') }} AS c
               WHERE
-                s39.contact_id = c.contact_id
-                AND s39.ordered_at <= {{ segc_as_of() }}
+                s41.ordered_at <= {{ segc_as_of() }}
+                AND s41.contact_id = c.contact_id
                 AND COALESCE((
-                  s39.status <> 'cancelled'
+                  s41.status <> 'cancelled'
                 ), TRUE)
-                AND s39.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
+                AND s41.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
               GROUP BY
                 c.contact_id
             ) AS n
@@ -169,18 +169,18 @@ FROM (
           FROM (
             SELECT
               c.contact_id AS contact_id,
-              MAX(s39.ordered_at) AS last_at,
+              MAX(s41.ordered_at) AS last_at,
               COUNT(*) AS frequency,
-              SUM(COALESCE(s39.amount, 0)) AS monetary
-            FROM {{ source('raw', 'orders') }} AS s39
+              SUM(COALESCE(s41.amount, 0)) AS monetary
+            FROM {{ source('raw', 'orders') }} AS s41
             CROSS JOIN {{ source('raw', 'contacts') }} AS c
             WHERE
-              s39.contact_id = c.contact_id
-              AND s39.ordered_at <= {{ segc_as_of() }}
+              s41.ordered_at <= {{ segc_as_of() }}
+              AND s41.contact_id = c.contact_id
               AND COALESCE((
-                s39.status <> 'cancelled'
+                s41.status <> 'cancelled'
               ), TRUE)
-              AND s39.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
+              AND s41.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
             GROUP BY
               c.contact_id
           ) AS n
@@ -192,18 +192,18 @@ FROM (
             FROM (
               SELECT
                 c.contact_id AS contact_id,
-                MAX(s39.ordered_at) AS last_at,
+                MAX(s41.ordered_at) AS last_at,
                 COUNT(*) AS frequency,
-                SUM(COALESCE(s39.amount, 0)) AS monetary
-              FROM {{ source('raw', 'orders') }} AS s39
+                SUM(COALESCE(s41.amount, 0)) AS monetary
+              FROM {{ source('raw', 'orders') }} AS s41
               CROSS JOIN {{ source('raw', 'contacts') }} AS c
               WHERE
-                s39.contact_id = c.contact_id
-                AND s39.ordered_at <= {{ segc_as_of() }}
+                s41.ordered_at <= {{ segc_as_of() }}
+                AND s41.contact_id = c.contact_id
                 AND COALESCE((
-                  s39.status <> 'cancelled'
+                  s41.status <> 'cancelled'
                 ), TRUE)
-                AND s39.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
+                AND s41.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
               GROUP BY
                 c.contact_id
             ) AS q
@@ -215,18 +215,18 @@ FROM (
             FROM (
               SELECT
                 c.contact_id AS contact_id,
-                MAX(s39.ordered_at) AS last_at,
+                MAX(s41.ordered_at) AS last_at,
                 COUNT(*) AS frequency,
-                SUM(COALESCE(s39.amount, 0)) AS monetary
-              FROM {{ source('raw', 'orders') }} AS s39
+                SUM(COALESCE(s41.amount, 0)) AS monetary
+              FROM {{ source('raw', 'orders') }} AS s41
               CROSS JOIN {{ source('raw', 'contacts') }} AS c
               WHERE
-                s39.contact_id = c.contact_id
-                AND s39.ordered_at <= {{ segc_as_of() }}
+                s41.ordered_at <= {{ segc_as_of() }}
+                AND s41.contact_id = c.contact_id
                 AND COALESCE((
-                  s39.status <> 'cancelled'
+                  s41.status <> 'cancelled'
                 ), TRUE)
-                AND s39.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
+                AND s41.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
               GROUP BY
                 c.contact_id
             ) AS n
@@ -237,18 +237,18 @@ FROM (
           FROM (
             SELECT
               c.contact_id AS contact_id,
-              MAX(s39.ordered_at) AS last_at,
+              MAX(s41.ordered_at) AS last_at,
               COUNT(*) AS frequency,
-              SUM(COALESCE(s39.amount, 0)) AS monetary
-            FROM {{ source('raw', 'orders') }} AS s39
+              SUM(COALESCE(s41.amount, 0)) AS monetary
+            FROM {{ source('raw', 'orders') }} AS s41
             CROSS JOIN {{ source('raw', 'contacts') }} AS c
             WHERE
-              s39.contact_id = c.contact_id
-              AND s39.ordered_at <= {{ segc_as_of() }}
+              s41.ordered_at <= {{ segc_as_of() }}
+              AND s41.contact_id = c.contact_id
               AND COALESCE((
-                s39.status <> 'cancelled'
+                s41.status <> 'cancelled'
               ), TRUE)
-              AND s39.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
+              AND s41.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
             GROUP BY
               c.contact_id
           ) AS n
@@ -256,18 +256,18 @@ FROM (
       FROM (
         SELECT
           c.contact_id AS contact_id,
-          MAX(s39.ordered_at) AS last_at,
+          MAX(s41.ordered_at) AS last_at,
           COUNT(*) AS frequency,
-          SUM(COALESCE(s39.amount, 0)) AS monetary
-        FROM {{ source('raw', 'orders') }} AS s39
+          SUM(COALESCE(s41.amount, 0)) AS monetary
+        FROM {{ source('raw', 'orders') }} AS s41
         CROSS JOIN {{ source('raw', 'contacts') }} AS c
         WHERE
-          s39.contact_id = c.contact_id
-          AND s39.ordered_at <= {{ segc_as_of() }}
+          s41.ordered_at <= {{ segc_as_of() }}
+          AND s41.contact_id = c.contact_id
           AND COALESCE((
-            s39.status <> 'cancelled'
+            s41.status <> 'cancelled'
           ), TRUE)
-          AND s39.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
+          AND s41.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
         GROUP BY
           c.contact_id
       ) AS p

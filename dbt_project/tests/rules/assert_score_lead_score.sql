@@ -28,16 +28,16 @@ FROM (
                 (
                   SELECT
                     SUM(POWER(0.5, (
-                      EPOCH({{ segc_as_of() }}) - EPOCH(s27.occurred_at)
+                      EPOCH({{ segc_as_of() }}) - EPOCH(s29.occurred_at)
                     ) / 86400.0 / 30.0))
-                  FROM {{ source('raw', 'events') }} AS s27
+                  FROM {{ source('raw', 'events') }} AS s29
                   WHERE
-                    s27.contact_id = c.contact_id
-                    AND s27.occurred_at <= {{ segc_as_of() }}
+                    s29.occurred_at <= {{ segc_as_of() }}
+                    AND s29.contact_id = c.contact_id
                     AND COALESCE((
-                      s27.event_type IN ('email_open')
+                      s29.event_type IN ('email_open')
                     ), FALSE)
-                    AND s27.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
+                    AND s29.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
                 ),
                 0
               ),
@@ -49,16 +49,16 @@ FROM (
                 (
                   SELECT
                     SUM(POWER(0.5, (
-                      EPOCH({{ segc_as_of() }}) - EPOCH(s28.occurred_at)
+                      EPOCH({{ segc_as_of() }}) - EPOCH(s30.occurred_at)
                     ) / 86400.0 / 30.0))
-                  FROM {{ source('raw', 'events') }} AS s28
+                  FROM {{ source('raw', 'events') }} AS s30
                   WHERE
-                    s28.contact_id = c.contact_id
-                    AND s28.occurred_at <= {{ segc_as_of() }}
+                    s30.occurred_at <= {{ segc_as_of() }}
+                    AND s30.contact_id = c.contact_id
                     AND COALESCE((
-                      s28.event_type IN ('email_click')
+                      s30.event_type IN ('email_click')
                     ), FALSE)
-                    AND s28.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
+                    AND s30.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
                 ),
                 0
               ),
@@ -70,16 +70,16 @@ FROM (
                 (
                   SELECT
                     SUM(POWER(0.5, (
-                      EPOCH({{ segc_as_of() }}) - EPOCH(s29.occurred_at)
+                      EPOCH({{ segc_as_of() }}) - EPOCH(s31.occurred_at)
                     ) / 86400.0 / 30.0))
-                  FROM {{ source('raw', 'events') }} AS s29
+                  FROM {{ source('raw', 'events') }} AS s31
                   WHERE
-                    s29.contact_id = c.contact_id
-                    AND s29.occurred_at <= {{ segc_as_of() }}
+                    s31.occurred_at <= {{ segc_as_of() }}
+                    AND s31.contact_id = c.contact_id
                     AND COALESCE((
-                      s29.event_type IN ('form_submit')
+                      s31.event_type IN ('form_submit')
                     ), FALSE)
-                    AND s29.occurred_at > {{ segc_as_of() }} - INTERVAL '180' DAY
+                    AND s31.occurred_at > {{ segc_as_of() }} - INTERVAL '180' DAY
                 ),
                 0
               ),
@@ -91,16 +91,16 @@ FROM (
                 (
                   SELECT
                     SUM(POWER(0.5, (
-                      EPOCH({{ segc_as_of() }}) - EPOCH(s30.occurred_at)
+                      EPOCH({{ segc_as_of() }}) - EPOCH(s32.occurred_at)
                     ) / 86400.0 / 30.0))
-                  FROM {{ source('raw', 'events') }} AS s30
+                  FROM {{ source('raw', 'events') }} AS s32
                   WHERE
-                    s30.contact_id = c.contact_id
-                    AND s30.occurred_at <= {{ segc_as_of() }}
+                    s32.occurred_at <= {{ segc_as_of() }}
+                    AND s32.contact_id = c.contact_id
                     AND COALESCE((
-                      s30.event_type IN ('survey_submit')
+                      s32.event_type IN ('survey_submit')
                     ), FALSE)
-                    AND s30.occurred_at > {{ segc_as_of() }} - INTERVAL '180' DAY
+                    AND s32.occurred_at > {{ segc_as_of() }} - INTERVAL '180' DAY
                 ),
                 0
               ),
@@ -112,21 +112,21 @@ FROM (
                 (
                   SELECT
                     SUM(POWER(0.5, (
-                      EPOCH({{ segc_as_of() }}) - EPOCH(s31.occurred_at)
+                      EPOCH({{ segc_as_of() }}) - EPOCH(s33.occurred_at)
                     ) / 86400.0 / 30.0))
-                  FROM {{ source('raw', 'events') }} AS s31
+                  FROM {{ source('raw', 'events') }} AS s33
                   WHERE
-                    s31.contact_id = c.contact_id
-                    AND s31.occurred_at <= {{ segc_as_of() }}
+                    s33.occurred_at <= {{ segc_as_of() }}
+                    AND s33.contact_id = c.contact_id
                     AND (
                       COALESCE((
-                        s31.event_type IN ('page_view')
+                        s33.event_type IN ('page_view')
                       ), FALSE)
                       AND COALESCE((
-                        s31.url = '/cennik'
+                        s33.url = '/cennik'
                       ), FALSE)
                     )
-                    AND s31.occurred_at > {{ segc_as_of() }} - INTERVAL '30' DAY
+                    AND s33.occurred_at > {{ segc_as_of() }} - INTERVAL '30' DAY
                 ),
                 0
               ),
@@ -158,12 +158,12 @@ FROM (
                   (
                     SELECT
                       COUNT(*)
-                    FROM {{ source('raw', 'events') }} AS s32
+                    FROM {{ source('raw', 'events') }} AS s34
                     WHERE
-                      s32.contact_id = c.contact_id
-                      AND s32.occurred_at <= {{ segc_as_of() }}
+                      s34.occurred_at <= {{ segc_as_of() }}
+                      AND s34.contact_id = c.contact_id
                       AND COALESCE((
-                        s32.event_type IN ('unsubscribe')
+                        s34.event_type IN ('unsubscribe')
                       ), FALSE)
                   ) >= 1
                 ),
@@ -179,14 +179,14 @@ FROM (
                   (
                     SELECT
                       COUNT(*)
-                    FROM {{ source('raw', 'events') }} AS s33
+                    FROM {{ source('raw', 'events') }} AS s35
                     WHERE
-                      s33.contact_id = c.contact_id
-                      AND s33.occurred_at <= {{ segc_as_of() }}
+                      s35.occurred_at <= {{ segc_as_of() }}
+                      AND s35.contact_id = c.contact_id
                       AND COALESCE((
-                        s33.event_type IN ('email_bounce')
+                        s35.event_type IN ('email_bounce')
                       ), FALSE)
-                      AND s33.occurred_at > {{ segc_as_of() }} - INTERVAL '180' DAY
+                      AND s35.occurred_at > {{ segc_as_of() }} - INTERVAL '180' DAY
                   ) >= 1
                 ),
                 FALSE

@@ -15,8 +15,8 @@ FROM (
           MAX(s1.occurred_at)
         FROM {{ source('raw', 'events') }} AS s1
         WHERE
-          s1.contact_id = c.contact_id
-          AND s1.occurred_at <= {{ segc_as_of() }}
+          s1.occurred_at <= {{ segc_as_of() }}
+          AND s1.contact_id = c.contact_id
           AND COALESCE((
             s1.event_type IN ('add_to_cart')
           ), FALSE)
@@ -25,25 +25,29 @@ FROM (
       AND NOT EXISTS(
         SELECT
           1
-        FROM {{ source('raw', 'events') }} AS s2
+        FROM {{ source('raw', 'events') }} AS s3
+        INNER JOIN (
+          SELECT
+            s4.contact_id AS contact_id,
+            MAX(s4.occurred_at) AS last_at
+          FROM {{ source('raw', 'events') }} AS s4
+          WHERE
+            s4.occurred_at <= {{ segc_as_of() }}
+            AND COALESCE((
+              s4.event_type IN ('add_to_cart')
+            ), FALSE)
+            AND s4.occurred_at > {{ segc_as_of() }} - INTERVAL '24' HOUR
+          GROUP BY
+            s4.contact_id
+        ) AS s2
+          ON s2.contact_id = s3.contact_id
         WHERE
-          s2.contact_id = c.contact_id
-          AND s2.occurred_at <= {{ segc_as_of() }}
+          s3.occurred_at <= {{ segc_as_of() }}
+          AND s3.contact_id = c.contact_id
           AND COALESCE((
-            s2.event_type IN ('purchase')
+            s3.event_type IN ('purchase')
           ), FALSE)
-          AND s2.occurred_at > (
-            SELECT
-              MAX(s1.occurred_at)
-            FROM {{ source('raw', 'events') }} AS s1
-            WHERE
-              s1.contact_id = c.contact_id
-              AND s1.occurred_at <= {{ segc_as_of() }}
-              AND COALESCE((
-                s1.event_type IN ('add_to_cart')
-              ), FALSE)
-              AND s1.occurred_at > {{ segc_as_of() }} - INTERVAL '24' HOUR
-          )
+          AND s3.occurred_at > s2.last_at
       ) AS expected
     FROM {{ source('raw', 'contacts') }} AS c
     WHERE

@@ -15,15 +15,15 @@ FROM (
           COALESCE(
             (
               SELECT
-                SUM(s3.amount)
-              FROM {{ source('raw', 'orders') }} AS s3
+                SUM(s5.amount)
+              FROM {{ source('raw', 'orders') }} AS s5
               WHERE
-                s3.contact_id = c.contact_id
-                AND s3.ordered_at <= {{ segc_as_of() }}
+                s5.ordered_at <= {{ segc_as_of() }}
+                AND s5.contact_id = c.contact_id
                 AND COALESCE((
-                  s3.status = 'paid'
+                  s5.status = 'paid'
                 ), FALSE)
-                AND s3.ordered_at > {{ segc_as_of() }} - INTERVAL '12' MONTH
+                AND s5.ordered_at > {{ segc_as_of() }} - INTERVAL '12' MONTH
             ),
             0
           ) >= 2000

@@ -14,10 +14,10 @@ FROM (
         (
           (
             SELECT
-              s10.segment
-            FROM {{ ref('contact_rfm') }} AS s10
+              s12.segment
+            FROM {{ ref('contact_rfm') }} AS s12
             WHERE
-              s10.contact_id = c.contact_id AND s10.rfm = 'orders_rfm'
+              s12.contact_id = c.contact_id AND s12.rfm = 'orders_rfm'
           ) IN ('champions', 'loyal')
         ),
         FALSE

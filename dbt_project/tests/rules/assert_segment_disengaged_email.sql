@@ -15,14 +15,14 @@ FROM (
           (
             SELECT
               COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s11
+            FROM {{ source('raw', 'events') }} AS s13
             WHERE
-              s11.contact_id = c.contact_id
-              AND s11.occurred_at <= {{ segc_as_of() }}
+              s13.occurred_at <= {{ segc_as_of() }}
+              AND s13.contact_id = c.contact_id
               AND COALESCE((
-                s11.event_type IN ('email_send')
+                s13.event_type IN ('email_send')
               ), FALSE)
-              AND s11.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
+              AND s13.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
           ) >= 5
         ),
         FALSE
@@ -33,14 +33,14 @@ FROM (
             (
               SELECT
                 COUNT(*)
-              FROM {{ source('raw', 'events') }} AS s12
+              FROM {{ source('raw', 'events') }} AS s14
               WHERE
-                s12.contact_id = c.contact_id
-                AND s12.occurred_at <= {{ segc_as_of() }}
+                s14.occurred_at <= {{ segc_as_of() }}
+                AND s14.contact_id = c.contact_id
                 AND COALESCE((
-                  s12.event_type IN ('email_open')
+                  s14.event_type IN ('email_open')
                 ), FALSE)
-                AND s12.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
+                AND s14.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
             ) >= 1
           ),
           FALSE

@@ -15,14 +15,14 @@ FROM (
           (
             SELECT
               COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s13
+            FROM {{ source('raw', 'events') }} AS s15
             WHERE
-              s13.contact_id = c.contact_id
-              AND s13.occurred_at <= {{ segc_as_of() }}
+              s15.occurred_at <= {{ segc_as_of() }}
+              AND s15.contact_id = c.contact_id
               AND COALESCE((
-                s13.event_type IN ('page_view')
+                s15.event_type IN ('page_view')
               ), FALSE)
-              AND s13.occurred_at > {{ segc_as_of() }} - INTERVAL '30' DAY
+              AND s15.occurred_at > {{ segc_as_of() }} - INTERVAL '30' DAY
           ) >= 10
         ),
         FALSE
@@ -33,9 +33,9 @@ FROM (
             (
               SELECT
                 COUNT(*)
-              FROM {{ source('raw', 'orders') }} AS s14
+              FROM {{ source('raw', 'orders') }} AS s16
               WHERE
-                s14.contact_id = c.contact_id AND s14.ordered_at <= {{ segc_as_of() }}
+                s16.ordered_at <= {{ segc_as_of() }} AND s16.contact_id = c.contact_id
             ) >= 1
           ),
           FALSE

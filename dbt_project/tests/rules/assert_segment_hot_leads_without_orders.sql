@@ -14,10 +14,10 @@ FROM (
         (
           (
             SELECT
-              s15.grade
-            FROM {{ ref('contact_scores') }} AS s15
+              s17.grade
+            FROM {{ ref('contact_scores') }} AS s17
             WHERE
-              s15.contact_id = c.contact_id AND s15.score = 'lead_score'
+              s17.contact_id = c.contact_id AND s17.score = 'lead_score'
           ) IN ('hot')
         ),
         FALSE
@@ -28,9 +28,9 @@ FROM (
             (
               SELECT
                 COUNT(*)
-              FROM {{ source('raw', 'orders') }} AS s16
+              FROM {{ source('raw', 'orders') }} AS s18
               WHERE
-                s16.contact_id = c.contact_id AND s16.ordered_at <= {{ segc_as_of() }}
+                s18.ordered_at <= {{ segc_as_of() }} AND s18.contact_id = c.contact_id
             ) >= 1
           ),
           FALSE

@@ -15,19 +15,19 @@ FROM (
           (
             SELECT
               COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s17
+            FROM {{ source('raw', 'events') }} AS s19
             WHERE
-              s17.contact_id = c.contact_id
-              AND s17.occurred_at <= {{ segc_as_of() }}
+              s19.occurred_at <= {{ segc_as_of() }}
+              AND s19.contact_id = c.contact_id
               AND (
                 COALESCE((
-                  s17.event_type IN ('form_submit')
+                  s19.event_type IN ('form_submit')
                 ), FALSE)
                 AND COALESCE((
-                  s17.form_id = 'training_signup'
+                  s19.form_id = 'training_signup'
                 ), FALSE)
               )
-              AND s17.occurred_at > {{ segc_as_of() }} - INTERVAL '365' DAY
+              AND s19.occurred_at > {{ segc_as_of() }} - INTERVAL '365' DAY
           ) >= 1
         ),
         FALSE
@@ -37,19 +37,19 @@ FROM (
           (
             SELECT
               COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s18
+            FROM {{ source('raw', 'events') }} AS s20
             WHERE
-              s18.contact_id = c.contact_id
-              AND s18.occurred_at <= {{ segc_as_of() }}
+              s20.occurred_at <= {{ segc_as_of() }}
+              AND s20.contact_id = c.contact_id
               AND (
                 COALESCE((
-                  s18.event_type IN ('page_view')
+                  s20.event_type IN ('page_view')
                 ), FALSE)
                 AND COALESCE((
-                  STRPOS(s18.url, '/szkolenia') > 0
+                  STRPOS(s20.url, '/szkolenia') > 0
                 ), FALSE)
               )
-              AND s18.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
+              AND s20.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
           ) >= 2
         ),
         FALSE

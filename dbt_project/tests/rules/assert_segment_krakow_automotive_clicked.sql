@@ -21,16 +21,16 @@ FROM (
           (
             SELECT
               COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s19
+            FROM {{ source('raw', 'events') }} AS s21
             WHERE
-              s19.contact_id = c.contact_id
-              AND s19.occurred_at <= {{ segc_as_of() }}
+              s21.occurred_at <= {{ segc_as_of() }}
+              AND s21.contact_id = c.contact_id
               AND (
                 COALESCE((
-                  s19.event_type IN ('email_click')
+                  s21.event_type IN ('email_click')
                 ), FALSE)
                 AND COALESCE((
-                  s19.campaign = 'automotive_expo_2026'
+                  s21.campaign = 'automotive_expo_2026'
                 ), FALSE)
               )
           ) >= 1

@@ -21,16 +21,16 @@ FROM (
           (
             SELECT
               COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s20
+            FROM {{ source('raw', 'events') }} AS s22
             WHERE
-              s20.contact_id = c.contact_id
-              AND s20.occurred_at <= {{ segc_as_of() }}
+              s22.occurred_at <= {{ segc_as_of() }}
+              AND s22.contact_id = c.contact_id
               AND (
                 COALESCE((
-                  s20.event_type IN ('email_open')
+                  s22.event_type IN ('email_open')
                 ), FALSE)
                 AND COALESCE((
-                  s20.campaign = 'automotive_expo_2026'
+                  s22.campaign = 'automotive_expo_2026'
                 ), FALSE)
               )
           ) >= 1
@@ -41,9 +41,9 @@ FROM (
         EXISTS(
           SELECT
             1
-          FROM {{ ref('segment_membership') }} AS s21
+          FROM {{ ref('segment_membership') }} AS s23
           WHERE
-            s21.contact_id = c.contact_id AND s21.segment = 'krakow_automotive_clicked'
+            s23.contact_id = c.contact_id AND s23.segment = 'krakow_automotive_clicked'
         )
       ) AS expected
     FROM {{ source('raw', 'contacts') }} AS c

@@ -14,13 +14,13 @@ FROM (
         (
           (
             SELECT
-              MAX(s22.ordered_at)
-            FROM {{ source('raw', 'orders') }} AS s22
+              MAX(s24.ordered_at)
+            FROM {{ source('raw', 'orders') }} AS s24
             WHERE
-              s22.contact_id = c.contact_id
-              AND s22.ordered_at <= {{ segc_as_of() }}
+              s24.ordered_at <= {{ segc_as_of() }}
+              AND s24.contact_id = c.contact_id
               AND COALESCE((
-                s22.status = 'paid'
+                s24.status = 'paid'
               ), FALSE)
           ) <= {{ segc_as_of() }} - INTERVAL '12' MONTH
         ),

@@ -15,22 +15,22 @@ FROM (
           (
             SELECT
               COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s23
+            FROM {{ source('raw', 'events') }} AS s25
             WHERE
-              s23.contact_id = c.contact_id
-              AND s23.occurred_at <= {{ segc_as_of() }}
+              s25.occurred_at <= {{ segc_as_of() }}
+              AND s25.contact_id = c.contact_id
               AND (
                 COALESCE((
-                  s23.event_type IN ('form_submit')
+                  s25.event_type IN ('form_submit')
                 ), FALSE)
                 AND COALESCE((
-                  s23.form_id = 'newsletter_signup'
+                  s25.form_id = 'newsletter_signup'
                 ), FALSE)
                 AND COALESCE((
-                  s23.utm_source = 'google'
+                  s25.utm_source = 'google'
                 ), FALSE)
               )
-              AND s23.occurred_at > {{ segc_as_of() }} - INTERVAL '6' MONTH
+              AND s25.occurred_at > {{ segc_as_of() }} - INTERVAL '6' MONTH
           ) >= 1
         ),
         FALSE

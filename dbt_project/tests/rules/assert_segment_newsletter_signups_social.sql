@@ -15,22 +15,22 @@ FROM (
           (
             SELECT
               COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s24
+            FROM {{ source('raw', 'events') }} AS s26
             WHERE
-              s24.contact_id = c.contact_id
-              AND s24.occurred_at <= {{ segc_as_of() }}
+              s26.occurred_at <= {{ segc_as_of() }}
+              AND s26.contact_id = c.contact_id
               AND (
                 COALESCE((
-                  s24.event_type IN ('form_submit')
+                  s26.event_type IN ('form_submit')
                 ), FALSE)
                 AND COALESCE((
-                  s24.form_id = 'newsletter_signup'
+                  s26.form_id = 'newsletter_signup'
                 ), FALSE)
                 AND COALESCE((
-                  s24.utm_source IN ('facebook', 'linkedin')
+                  s26.utm_source IN ('facebook', 'linkedin')
                 ), FALSE)
               )
-              AND s24.occurred_at > {{ segc_as_of() }} - INTERVAL '6' MONTH
+              AND s26.occurred_at > {{ segc_as_of() }} - INTERVAL '6' MONTH
           ) >= 1
         ),
         FALSE

@@ -15,19 +15,19 @@ FROM (
           (
             SELECT
               COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s25
+            FROM {{ source('raw', 'events') }} AS s27
             WHERE
-              s25.contact_id = c.contact_id
-              AND s25.occurred_at <= {{ segc_as_of() }}
+              s27.occurred_at <= {{ segc_as_of() }}
+              AND s27.contact_id = c.contact_id
               AND (
                 COALESCE((
-                  s25.event_type IN ('page_view')
+                  s27.event_type IN ('page_view')
                 ), FALSE)
                 AND COALESCE((
-                  STARTS_WITH(s25.url, '/tv/')
+                  STARTS_WITH(s27.url, '/tv/')
                 ), FALSE)
               )
-              AND s25.occurred_at > {{ segc_as_of() }} - INTERVAL '14' DAY
+              AND s27.occurred_at > {{ segc_as_of() }} - INTERVAL '14' DAY
           ) >= 1
         ),
         FALSE

@@ -33,14 +33,14 @@ FROM (
           (
             SELECT
               COUNT(*)
-            FROM {{ source('raw', 'orders') }} AS s26
+            FROM {{ source('raw', 'orders') }} AS s28
             WHERE
-              s26.contact_id = c.contact_id
-              AND s26.ordered_at <= {{ segc_as_of() }}
+              s28.ordered_at <= {{ segc_as_of() }}
+              AND s28.contact_id = c.contact_id
               AND COALESCE((
-                s26.status = 'paid'
+                s28.status = 'paid'
               ), FALSE)
-              AND s26.ordered_at > {{ segc_as_of() }} - INTERVAL '12' MONTH
+              AND s28.ordered_at > {{ segc_as_of() }} - INTERVAL '12' MONTH
           ) BETWEEN 3 AND 5
         ),
         FALSE
