@@ -10,11 +10,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import emit, scaffold
-from .errors import CompileError, render_json
+from .errors import CompileError, did_you_mean, render_json
 from .runner import BuildResult, dbt
-from .sqlgen.plan import Plan
-from .sqlgen.relations import UnportableSQL, render_plain
-from .workspace import Workspace, find, subset
+from .sqlgen.relations import UnportableSQL
+from .sqltext import definition_sql
+from .workspace import Workspace, find
 
 DIALECTS = ("duckdb", "postgres", "spark", "databricks", "snowflake", "bigquery", "trino")
 EPILOG = "Exit codes: 0 ok, 1 invalid definitions or failed build, 2 usage error."
@@ -171,20 +171,11 @@ def cmd_sql(args) -> int:
     kind, definition = find(project, args.name)
     if definition is None:
         names = [d.name for field in ("segments", "scores", "lifecycles", "rfms") for d in getattr(project, field)]
-        from .errors import did_you_mean
         hint = did_you_mean(args.name, names)
         print(f"error: no segment, score, lifecycle or rfm named '{args.name}'" + (f" ({hint})" if hint else ""),
               file=sys.stderr)
         return 1
-    small = subset(project, kind, args.name)
-    plan = Plan(small)
-    query = plan.results()
-    wanted = plan.outputs(kind, args.name)
-    query.set("expressions", [query.expressions[0]] + [e for e in query.expressions if e.alias_or_name in wanted])
-    if kind == "segment":
-        query = query.where(wanted[0])
-        query.set("expressions", query.expressions[:1])
-    print(render_plain(query, small, args.dialect, args.as_of or now_utc()), end="")
+    print(definition_sql(project, kind, args.name, args.dialect, args.as_of or now_utc()), end="")
     return 0
 
 
