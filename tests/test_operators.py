@@ -813,6 +813,19 @@ def test_same_stream_different_windows_in_one_rule():
     check(rule, [contact(c) for c in (1, 2, 3, 4)], {1, 2, 3}, events)
 
 
+def test_rows_outside_every_window_are_skipped_exactly():
+    """The plan reads only rows some condition can count; the second kind of not_followed_by is
+    bounded by the first kind's window, not by its own (here a purchase 3 days old still follows)."""
+    events = [event(1, AS_OF - 5 * DAY, "cart_add"), event(1, AS_OF - 3 * DAY, "purchase"),
+              event(2, AS_OF - 5 * DAY, "cart_add"), event(2, AS_OF - 12 * HOUR, "purchase"),
+              event(3, AS_OF - 5 * DAY, "cart_add"), event(4, AS_OF - 30 * DAY, "purchase")]
+    rule = {"any": [{"event": "cart_add", "within": "7d", "not_followed_by": {"event": "purchase"}},
+                    {"event": "purchase", "within": "1d"}]}
+    check(rule, [contact(c) for c in (1, 2, 3, 4)], {2, 3}, events)
+    rule = {"any": [{"event": "purchase", "within": "1mo"}, {"event": "purchase", "within": "2d"}]}
+    check(rule, [contact(c) for c in (1, 2, 3, 4)], {1, 2, 4}, events)
+
+
 # Columns and relations named by SQL keywords, in mixed case: the generated SQL must quote them.
 KEYWORD_SOURCES = {
     "contacts": {"relation": "raw.user", "key": "id", "columns": {

@@ -51,8 +51,9 @@ class StreamFacts:
         self.aggs: dict[str, tuple[str, exp.Expression]] = {}
         self.values: set[str] = set()
         self.read = False  # whether any condition looks at this stream
-        self.latest: dict[str, dict[str, tuple[str, exp.Expression]]] = {}  # column -> latest matching ts
+        self.latest: dict[str, dict[str, tuple[str, exp.Expression, exp.Expression]]] = {}  # column -> latest ts
         self.distinct: dict[str, dict[str, tuple[str, exp.Expression]]] = {}  # column -> distinct counts
+        self.reach: dict[str | None, set[ir.Duration | None]] = {}  # filter key -> windows it is read in
 
     @property
     def rows_cte(self) -> str:
@@ -63,15 +64,21 @@ class StreamFacts:
         return f"{self.stream.name}_facts"
 
     def row_condition(self, rows: ir.RowFilter, with_window: bool = True) -> exp.Expression:
-        """A reference to the boolean column that holds `rows`' filter, plus its window."""
+        """A reference to the boolean column that holds `rows`' filter, plus its window.
+
+        Only rows in `rows.within` are read through this filter (without the window, the caller
+        bounds them itself): they are recorded so that rows no condition reads are never scanned.
+        """
         self.read = True
         cond = row_filter_sql(self.stream, rows.events, rows.where, col)
         flag: exp.Expression = exp.true()
+        key = None
         if cond is not None:
             key = cond.sql()
             if key not in self.filters:
                 self.filters[key] = (f"segc_p{len(self.filters) + 1}", cond)
             flag = col(self.filters[key][0])
+        self.reach.setdefault(key, set()).add(rows.within)
         if with_window and rows.within:
             flag = all_of(flag, atoms.window(col(TS), rows.within))
         return flag
@@ -94,12 +101,12 @@ class StreamFacts:
         a value counts in a window exactly when that timestamp is in it. One GROUP BY serves every
         distinct count on the column, instead of a DISTINCT aggregate per window.
         """
-        flag = self.row_condition(dataclasses.replace(rows, within=None))
+        flag = self.row_condition(rows, with_window=False)
         self.value(column)
         latest = exp.Max(this=exp.Case(ifs=[exp.If(this=flag, true=col(TS))]))
         known = self.latest.setdefault(column, {})
         if latest.sql() not in known:
-            known[latest.sql()] = (f"segc_latest_{len(known) + 1}", latest)
+            known[latest.sql()] = (f"segc_latest_{len(known) + 1}", latest, flag)
         last = col(known[latest.sql()][0])
         seen = atoms.window(last, rows.within) if rows.within else exp.Not(this=exp.Is(this=last, expression=exp.Null()))
         count = exp.Count(this=exp.Case(ifs=[exp.If(this=seen, true=exp.Literal.number(1))]))
@@ -115,6 +122,26 @@ class StreamFacts:
         self.values.add(column)
         return col(f"segc_v_{column}")
 
+    def needed(self) -> exp.Expression | None:
+        """The rows some aggregate can read: any recorded filter within its widest window.
+
+        Every aggregate only counts rows that pass its filter and window, so leaving the others
+        out changes no result; with event histories longer than the windows, most rows go.
+        None when some condition reads every row.
+        """
+        ts = col(self.stream.timestamp)
+        terms = []
+        for key, windows in self.reach.items():
+            cond = self.filters[key][1].copy() if key is not None else None
+            if None in windows:
+                if cond is None:
+                    return None
+                terms.append(cond)
+                continue
+            bounds = any_of(*(atoms.window(ts.copy(), w) for w in widest(windows)))
+            terms.append(all_of(cond, exp.paren(bounds)) if cond is not None else bounds)
+        return exp.paren(any_of(*terms)) if terms else None
+
     def ctes(self) -> list[tuple[str, exp.Select]]:
         s = self.stream
         select = [col(s.contact_key).as_(CID, copy=False), col(s.timestamp).as_(TS, copy=False)]
@@ -123,14 +150,20 @@ class StreamFacts:
         rows = (exp.select(*select).from_(source_table(s.name))
                 .where(exp.LTE(this=col(s.timestamp), expression=AS_OF.copy()))
                 .where(exp.Not(this=exp.Is(this=col(s.contact_key), expression=exp.Null()))))
+        needed = self.needed()
+        if needed is not None:
+            rows = rows.where(needed, copy=False)
         facts = (exp.select(col(CID), *(agg.as_(alias, copy=False) for alias, agg in self.aggs.values()))
                  .from_(self.rows_cte).group_by(col(CID)))
         out = [(self.rows_cte, rows), (self.facts_cte, facts)]
         for column, latest in sorted(self.latest.items()):
             value = self.value(column)
-            per_value = (exp.select(col(CID), *(e.as_(alias, copy=False) for alias, e in latest.values()))
+            per_value = (exp.select(col(CID), *(e.as_(alias, copy=False) for alias, e, _ in latest.values()))
                          .from_(self.rows_cte).where(exp.Not(this=exp.Is(this=value, expression=exp.Null())))
                          .group_by(col(CID), value.copy()))
+            flags = [flag for _, _, flag in latest.values()]
+            if not any(isinstance(f, exp.Boolean) for f in flags):  # only rows some count reads
+                per_value = per_value.where(exp.paren(any_of(*(f.copy() for f in flags))), copy=False)
             counts = (exp.select(col(CID), *(e.as_(alias, copy=False) for alias, e in self.distinct[column].values()))
                       .from_(f"{self.stream.name}_values_{column}").group_by(col(CID)))
             out += [(f"{self.stream.name}_values_{column}", per_value), (f"{self.stream.name}_distinct_{column}", counts)]
@@ -140,6 +173,14 @@ class StreamFacts:
     def joinable(self) -> list[str]:
         """The per-contact CTEs the base joins."""
         return [self.facts_cte] + [f"{self.stream.name}_distinct_{c}" for c in sorted(self.latest)]
+
+
+def widest(windows: set[ir.Duration]) -> list[ir.Duration]:
+    """The longest fixed-length window and the longest calendar one: together they cover all."""
+    fixed = [w for w in windows if w.unit in ("h", "d", "w")]
+    calendar = [w for w in windows if w.unit in ("mo", "y")]
+    out = [max(fixed, key=lambda w: w.days)] if fixed else []
+    return out + ([max(calendar, key=lambda w: w.amount * (12 if w.unit == "y" else 1))] if calendar else [])
 
 
 def row_filter_sql(stream: ir.Stream, events, where, column) -> exp.Expression | None:
@@ -210,7 +251,7 @@ class Plan:
             parts.append(self.aggregate_test(facts, c.rows, c.aggregate))
         if c.not_followed_by is not None:
             last = facts.aggregate("MAX", c.rows, col(TS))
-            followed = self.follow(last, c.rows.stream, c.not_followed_by)
+            followed = self.follow(last, c.rows.stream, c.not_followed_by, c.rows.within)
             parts.append(all_of(exp.Not(this=exp.Is(this=last, expression=exp.Null())),
                                   exp.Is(this=followed, expression=exp.Null())))
         return all_of(*parts)
@@ -229,14 +270,16 @@ class Plan:
             value = exp.func("COALESCE", value, exp.Literal.number(0))
         return atoms.compare_all(value, agg.tests)
 
-    def follow(self, last: exp.Column, stream: str, nfb: ir.NotFollowedBy) -> exp.Column:
+    def follow(self, last: exp.Column, stream: str, nfb: ir.NotFollowedBy,
+               first_window: ir.Duration | None) -> exp.Column:
         """Whether a second-kind row follows the contact's latest first-kind row (within D of it).
 
         Every not_followed_by between the same two streams shares one join of the first stream's
         facts with the second stream's matching rows; identical patterns share one column.
         """
         second = self.streams[nfb.rows.stream]
-        flag = second.row_condition(ir.RowFilter(nfb.rows.stream, nfb.rows.events, nfb.rows.where), False)
+        # second-kind rows count only after `last`, which is inside the first condition's window
+        flag = second.row_condition(dataclasses.replace(nfb.rows, within=first_window), with_window=False)
         flag = flag.transform(lambda n: col(n.name, "r") if isinstance(n, exp.Column) else n)
         after = [flag, exp.GT(this=col(TS, "r"), expression=col(last.name, "f"))]
         if nfb.rows.within:

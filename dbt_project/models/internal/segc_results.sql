@@ -114,7 +114,194 @@ WITH contacts AS (
     ), FALSE) AS segc_p19
   FROM {{ source('raw', 'events') }}
   WHERE
-    occurred_at <= {{ segc_as_of() }} AND NOT contact_id IS NULL
+    (
+      occurred_at <= {{ segc_as_of() }} AND NOT contact_id IS NULL
+    )
+    AND (
+      (
+        COALESCE((
+          event_type IN ('email_open')
+        ), FALSE)
+        AND (
+          occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
+        )
+      )
+      OR (
+        COALESCE((
+          event_type IN ('email_click')
+        ), FALSE)
+        AND (
+          occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
+        )
+      )
+      OR (
+        COALESCE((
+          event_type IN ('form_submit')
+        ), FALSE)
+        AND (
+          occurred_at > {{ segc_as_of() }} - INTERVAL '180' DAY
+        )
+      )
+      OR (
+        COALESCE((
+          event_type IN ('survey_submit')
+        ), FALSE)
+        AND (
+          occurred_at > {{ segc_as_of() }} - INTERVAL '180' DAY
+        )
+      )
+      OR (
+        (
+          COALESCE((
+            event_type IN ('page_view')
+          ), FALSE)
+          AND COALESCE((
+            url = '/cennik'
+          ), FALSE)
+        )
+        AND (
+          occurred_at > {{ segc_as_of() }} - INTERVAL '30' DAY
+        )
+      )
+      OR COALESCE((
+        event_type IN ('unsubscribe')
+      ), FALSE)
+      OR (
+        COALESCE((
+          event_type IN ('email_bounce')
+        ), FALSE)
+        AND (
+          occurred_at > {{ segc_as_of() }} - INTERVAL '180' DAY
+        )
+      )
+      OR (
+        COALESCE((
+          event_type IN ('add_to_cart')
+        ), FALSE)
+        AND (
+          occurred_at > {{ segc_as_of() }} - INTERVAL '24' HOUR
+        )
+      )
+      OR (
+        COALESCE((
+          event_type IN ('purchase')
+        ), FALSE)
+        AND (
+          occurred_at > {{ segc_as_of() }} - INTERVAL '24' HOUR
+        )
+      )
+      OR (
+        COALESCE((
+          event_type IN ('email_send')
+        ), FALSE)
+        AND (
+          occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
+        )
+      )
+      OR (
+        COALESCE((
+          event_type IN ('page_view')
+        ), FALSE)
+        AND (
+          occurred_at > {{ segc_as_of() }} - INTERVAL '30' DAY
+        )
+      )
+      OR (
+        (
+          COALESCE((
+            event_type IN ('form_submit')
+          ), FALSE)
+          AND COALESCE((
+            form_id = 'training_signup'
+          ), FALSE)
+        )
+        AND (
+          occurred_at > {{ segc_as_of() }} - INTERVAL '365' DAY
+        )
+      )
+      OR (
+        (
+          COALESCE((
+            event_type IN ('page_view')
+          ), FALSE)
+          AND COALESCE((
+            STRPOS(url, '/szkolenia') > 0
+          ), FALSE)
+        )
+        AND (
+          occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
+        )
+      )
+      OR (
+        COALESCE((
+          event_type IN ('email_click')
+        ), FALSE)
+        AND COALESCE((
+          campaign = 'automotive_expo_2026'
+        ), FALSE)
+      )
+      OR (
+        (
+          COALESCE((
+            event_type IN ('form_submit')
+          ), FALSE)
+          AND COALESCE((
+            form_id = 'newsletter_signup'
+          ), FALSE)
+          AND COALESCE((
+            utm_source = 'google'
+          ), FALSE)
+        )
+        AND (
+          occurred_at > {{ segc_as_of() }} - INTERVAL '6' MONTH
+        )
+      )
+      OR (
+        (
+          COALESCE((
+            event_type IN ('form_submit')
+          ), FALSE)
+          AND COALESCE((
+            form_id = 'newsletter_signup'
+          ), FALSE)
+          AND COALESCE((
+            utm_source IN ('facebook', 'linkedin')
+          ), FALSE)
+        )
+        AND (
+          occurred_at > {{ segc_as_of() }} - INTERVAL '6' MONTH
+        )
+      )
+      OR (
+        (
+          COALESCE((
+            event_type IN ('page_view')
+          ), FALSE)
+          AND COALESCE((
+            STARTS_WITH(url, '/tv/')
+          ), FALSE)
+        )
+        AND (
+          occurred_at > {{ segc_as_of() }} - INTERVAL '14' DAY
+        )
+      )
+      OR (
+        COALESCE((
+          event_type IN ('email_click', 'form_submit', 'page_view')
+        ), FALSE)
+        AND (
+          occurred_at > {{ segc_as_of() }} - INTERVAL '30' DAY
+        )
+      )
+      OR (
+        COALESCE((
+          event_type IN ('email_open')
+        ), FALSE)
+        AND COALESCE((
+          campaign = 'automotive_expo_2026'
+        ), FALSE)
+      )
+    )
 ), events_facts AS (
   SELECT
     segc_cid,

@@ -33,8 +33,28 @@ WITH contacts AS (
     ), FALSE) AS segc_p2
   FROM raw.events
   WHERE
-    occurred_at <= CAST('2026-11-28 00:00:00' AS TIMESTAMP)
-    AND NOT contact_id IS NULL
+    (
+      occurred_at <= CAST('2026-11-28 00:00:00' AS TIMESTAMP)
+      AND NOT contact_id IS NULL
+    )
+    AND (
+      (
+        COALESCE((
+          event_type IN ('add_to_cart')
+        ), FALSE)
+        AND (
+          occurred_at > CAST('2026-11-28 00:00:00' AS TIMESTAMP) - INTERVAL '24' HOUR
+        )
+      )
+      OR (
+        COALESCE((
+          event_type IN ('purchase')
+        ), FALSE)
+        AND (
+          occurred_at > CAST('2026-11-28 00:00:00' AS TIMESTAMP) - INTERVAL '24' HOUR
+        )
+      )
+    )
 ), events_facts AS (
   SELECT
     segc_cid,

@@ -39,8 +39,28 @@ WITH contacts AS (
     ), FALSE) AS segc_p2
   FROM raw.events
   WHERE
-    occurred_at <= CAST('2026-11-28 00:00:00' AS TIMESTAMP)
-    AND NOT contact_id IS NULL
+    (
+      occurred_at <= CAST('2026-11-28 00:00:00' AS TIMESTAMP)
+      AND NOT contact_id IS NULL
+    )
+    AND (
+      (
+        COALESCE((
+          event_type IN ('email_click')
+        ), FALSE)
+        AND COALESCE((
+          campaign = 'automotive_expo_2026'
+        ), FALSE)
+      )
+      OR (
+        COALESCE((
+          event_type IN ('email_open')
+        ), FALSE)
+        AND COALESCE((
+          campaign = 'automotive_expo_2026'
+        ), FALSE)
+      )
+    )
 ), events_facts AS (
   SELECT
     segc_cid,

@@ -30,7 +30,14 @@ WITH contacts AS (
     ), FALSE) AS segc_p1
   FROM raw.orders
   WHERE
-    ordered_at <= CAST('2026-11-28 00:00:00' AS TIMESTAMP) AND NOT contact_id IS NULL
+    (
+      ordered_at <= CAST('2026-11-28 00:00:00' AS TIMESTAMP) AND NOT contact_id IS NULL
+    )
+    AND (
+      COALESCE((
+        status = 'paid'
+      ), FALSE)
+    )
 ), orders_facts AS (
   SELECT
     segc_cid,

@@ -39,8 +39,38 @@ WITH contacts AS (
     ), FALSE) AS segc_p2
   FROM raw.events
   WHERE
-    occurred_at <= CAST('2026-11-28 00:00:00' AS TIMESTAMP)
-    AND NOT contact_id IS NULL
+    (
+      occurred_at <= CAST('2026-11-28 00:00:00' AS TIMESTAMP)
+      AND NOT contact_id IS NULL
+    )
+    AND (
+      (
+        (
+          COALESCE((
+            event_type IN ('form_submit')
+          ), FALSE)
+          AND COALESCE((
+            form_id = 'training_signup'
+          ), FALSE)
+        )
+        AND (
+          occurred_at > CAST('2026-11-28 00:00:00' AS TIMESTAMP) - INTERVAL '365 DAY'
+        )
+      )
+      OR (
+        (
+          COALESCE((
+            event_type IN ('page_view')
+          ), FALSE)
+          AND COALESCE((
+            CHARINDEX('/szkolenia', url) > 0
+          ), FALSE)
+        )
+        AND (
+          occurred_at > CAST('2026-11-28 00:00:00' AS TIMESTAMP) - INTERVAL '90 DAY'
+        )
+      )
+    )
 ), events_facts AS (
   SELECT
     segc_cid,

@@ -31,7 +31,17 @@ WITH contacts AS (
     ), TRUE) AS segc_p1
   FROM raw.orders
   WHERE
-    ordered_at <= CAST('2026-11-28 00:00:00' AS TIMESTAMP) AND NOT contact_id IS NULL
+    (
+      ordered_at <= CAST('2026-11-28 00:00:00' AS TIMESTAMP) AND NOT contact_id IS NULL
+    )
+    AND (
+      COALESCE((
+        status <> 'cancelled'
+      ), TRUE)
+      AND (
+        ordered_at > CAST('2026-11-28 00:00:00' AS TIMESTAMP) - INTERVAL '730' DAY
+      )
+    )
 ), orders_facts AS (
   SELECT
     segc_cid,

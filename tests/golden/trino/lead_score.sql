@@ -51,8 +51,68 @@ WITH contacts AS (
     ), FALSE) AS segc_p7
   FROM raw.events
   WHERE
-    occurred_at <= CAST('2026-11-28 00:00:00' AS TIMESTAMP)
-    AND NOT contact_id IS NULL
+    (
+      occurred_at <= CAST('2026-11-28 00:00:00' AS TIMESTAMP)
+      AND NOT contact_id IS NULL
+    )
+    AND (
+      (
+        COALESCE((
+          event_type IN ('email_open')
+        ), FALSE)
+        AND (
+          occurred_at > CAST('2026-11-28 00:00:00' AS TIMESTAMP) - INTERVAL '90' DAY
+        )
+      )
+      OR (
+        COALESCE((
+          event_type IN ('email_click')
+        ), FALSE)
+        AND (
+          occurred_at > CAST('2026-11-28 00:00:00' AS TIMESTAMP) - INTERVAL '90' DAY
+        )
+      )
+      OR (
+        COALESCE((
+          event_type IN ('form_submit')
+        ), FALSE)
+        AND (
+          occurred_at > CAST('2026-11-28 00:00:00' AS TIMESTAMP) - INTERVAL '180' DAY
+        )
+      )
+      OR (
+        COALESCE((
+          event_type IN ('survey_submit')
+        ), FALSE)
+        AND (
+          occurred_at > CAST('2026-11-28 00:00:00' AS TIMESTAMP) - INTERVAL '180' DAY
+        )
+      )
+      OR (
+        (
+          COALESCE((
+            event_type IN ('page_view')
+          ), FALSE)
+          AND COALESCE((
+            url = '/cennik'
+          ), FALSE)
+        )
+        AND (
+          occurred_at > CAST('2026-11-28 00:00:00' AS TIMESTAMP) - INTERVAL '30' DAY
+        )
+      )
+      OR COALESCE((
+        event_type IN ('unsubscribe')
+      ), FALSE)
+      OR (
+        COALESCE((
+          event_type IN ('email_bounce')
+        ), FALSE)
+        AND (
+          occurred_at > CAST('2026-11-28 00:00:00' AS TIMESTAMP) - INTERVAL '180' DAY
+        )
+      )
+    )
 ), events_facts AS (
   SELECT
     segc_cid,
