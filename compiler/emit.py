@@ -287,7 +287,7 @@ def render(project: ir.Project, dialect: str = "duckdb") -> dict[str, str]:
             outputs.catalog(project, {s.name: hashes[("segment", s.name)] for s in project.segments}), project,
             dialect),
     }
-    for model, query in outputs.published(project, plan).items():
+    for model, query in outputs.published(project, plan, dialect).items():
         files[f"models/segments/{model}.sql"] = HEADER + render_dbt(query, project, dialect)
     for model, build in (("segment_membership_changes", history.changes), ("segment_summary", history.summary)):
         files[f"models/segments/{model}.sql"] = (HEADER + INCREMENTAL + "{% if is_incremental() %}\n"

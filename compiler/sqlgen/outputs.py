@@ -49,10 +49,22 @@ def long_table(plan: Plan, kind: str, defs, columns) -> exp.Expression:
     return _union(parts, empty)
 
 
-def published(project: ir.Project, plan: Plan) -> dict[str, exp.Expression]:
+def unpivoted_membership(plan: Plan, segments) -> exp.Expression:
+    """DuckDB's UNPIVOT of the segment columns: one pass over the results instead of one per segment."""
+    columns = [exp.column(plan.column("segment", s.name)).as_(exp.to_identifier(s.name, quoted=True), copy=False)
+               for s in segments]
+    into = exp.UnpivotColumns(this=exp.column("segment"), expressions=[exp.column("segc_member")])
+    unpivot = exp.Pivot(this=ref_table(RESULTS), expressions=columns, unpivot=True, into=into)
+    return (exp.select(exp.column("contact_id"), exp.column("segment"), _as_of())
+            .from_(exp.Subquery(this=unpivot)).where(exp.column("segc_member")))
+
+
+def published(project: ir.Project, plan: Plan, dialect: str) -> dict[str, exp.Expression]:
     """Model name -> query, for the tables in the `segments` schema."""
+    unpivot = dialect == "duckdb" and len(project.segments) > 1
     models = {
-        "segment_membership": long_table(plan, "segment", project.segments, []),
+        "segment_membership": unpivoted_membership(plan, project.segments) if unpivot
+        else long_table(plan, "segment", project.segments, []),
         "contact_scores": long_table(plan, "score", project.scores, [
             ("value", lambda d: plan.column("score", d.name)), ("grade", lambda d: plan.column("score", d.name, "_grade"))]),
         "contact_lifecycle": long_table(plan, "lifecycle", project.lifecycles, [

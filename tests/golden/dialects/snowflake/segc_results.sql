@@ -64,7 +64,72 @@ WITH contacts AS (
     ), FALSE) AS segc_p9
   FROM {{ source('raw', 'events') }}
   WHERE
-    occurred_at <= {{ segc_as_of() }} AND NOT contact_id IS NULL
+    (
+      occurred_at <= {{ segc_as_of() }} AND NOT contact_id IS NULL
+    )
+    AND (
+      COALESCE((
+        event_type IN ('purchase')
+      ), FALSE)
+      OR COALESCE((
+        event_type IN ('email_open')
+      ), FALSE)
+      OR (
+        COALESCE((
+          event_type IN ('page_view')
+        ), FALSE)
+        AND COALESCE((
+          CHARINDEX('/pricing', url) > 0
+        ), FALSE)
+      )
+      OR COALESCE((
+        event_type IN ('unsubscribe')
+      ), FALSE)
+      OR (
+        COALESCE((
+          event_type IN ('page_view')
+        ), FALSE)
+        AND (
+          occurred_at > {{ segc_as_of() }} - INTERVAL '30 DAY'
+          OR occurred_at > {{ segc_as_of() }} - INTERVAL '1 MONTH'
+        )
+      )
+      OR (
+        (
+          COALESCE((
+            event_type IN ('page_view')
+          ), FALSE)
+          AND COALESCE((
+            REGEXP_INSTR(url, '^/tv/[a-z]+$') > 0
+          ), FALSE)
+        )
+        AND (
+          occurred_at > {{ segc_as_of() }} - INTERVAL '90 DAY'
+        )
+      )
+      OR COALESCE((
+        event_type IN ('add_to_cart')
+      ), FALSE)
+      OR (
+        COALESCE((
+          event_type IN ('page_view')
+        ), FALSE)
+        AND COALESCE((
+          CHARINDEX('%', url) > 0
+        ), FALSE)
+      )
+      OR (
+        COALESCE((
+          event_type IN ('page_view')
+        ), FALSE)
+        AND COALESCE((
+          occurred_at <= {{ segc_as_of() }} - INTERVAL '7 DAY'
+        ), FALSE)
+        AND COALESCE((
+          STARTSWITH(url, '/tv')
+        ), FALSE)
+      )
+    )
 ), events_facts AS (
   SELECT
     segc_cid,
@@ -121,7 +186,9 @@ WITH contacts AS (
     MAX(CASE WHEN segc_p2 THEN segc_ts END) AS segc_latest_1
   FROM events_rows
   WHERE
-    NOT segc_v_campaign IS NULL
+    NOT segc_v_campaign IS NULL AND (
+      segc_p2
+    )
   GROUP BY
     segc_cid,
     segc_v_campaign
