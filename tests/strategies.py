@@ -297,6 +297,28 @@ def event_conditions(draw, as_of: datetime = AS_OF, plain: bool = False) -> dict
     return cond
 
 
+@st.composite
+def shared_filter_projects(draw, as_of: datetime = AS_OF) -> dict:
+    """Segments that all read one row filter, in different windows and aggregates, some as the
+    first kind of a not_followed_by: the plan evaluates the filter once and reads each stream
+    only within the widest window a filter is used in, which must change no result."""
+    stream = draw(st.sampled_from(("events", "orders")))
+    base = draw(event_filters(stream, "events", as_of))
+    segments = []
+    for i in range(draw(st.integers(2, 4))):
+        cond = dict(base)
+        if i == 0 or draw(st.booleans()):
+            cond["within"] = draw(st.sampled_from(DURATIONS))
+        kind = draw(st.sampled_from(("aggregate", "follow", "plain")))
+        if kind == "aggregate":
+            name, spec = draw(aggregates(stream))
+            cond[name] = spec
+        elif kind == "follow":
+            cond["not_followed_by"] = draw(event_filters(draw(st.sampled_from(("events", "orders"))), stream, as_of))
+        segments.append({"name": f"seg_{i}", "rule": draw(st.sampled_from((cond, {"not": cond})))})
+    return {"version": 1, "sources": SOURCES, "segments": segments}
+
+
 @lru_cache(maxsize=None)
 def conditions(depth: int = 2, as_of: datetime = AS_OF) -> st.SearchStrategy:
     """Random condition trees without references to named definitions."""

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 
 from harness import assert_same, compile_project, direct_membership, load_tables, warehouse_result
 from reference import evaluate
-from strategies import AS_OF, SCHEMA, SOURCES, datasets, projects
+from strategies import AS_OF, SCHEMA, SOURCES, datasets, projects, shared_filter_projects
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 
@@ -15,6 +15,15 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=list(
 @SETTINGS
 @given(project=projects(), data=datasets())
 def test_shared_plan_matches_reference(project, data):
+    compiled = compile_project(project, SOURCES)
+    with duckdb.connect() as con:
+        load_tables(con, SOURCES, data)
+        assert_same(evaluate(project, SCHEMA, data, AS_OF), warehouse_result(con, compiled, AS_OF))
+
+
+@SETTINGS
+@given(project=shared_filter_projects(), data=datasets())
+def test_one_filter_in_many_windows_matches_reference(project, data):
     compiled = compile_project(project, SOURCES)
     with duckdb.connect() as con:
         load_tables(con, SOURCES, data)
