@@ -138,7 +138,15 @@ def load_text(text: str, file: str) -> tuple[Doc, list[Diagnostic]]:
     """Parse one YAML text. Returns the document (data None when unparseable) and problems."""
     doc = Doc(file, None)
     problems: list[Diagnostic] = []
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, such as NUL
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        problem = Diagnostic("SEG001", f"invalid YAML: character U+{char:04X} is not allowed",
+                             SourceLocation(file, line, col), "remove it (a control character pasted by accident?)")
+        return Doc(file, None, broken=True), [problem]
     try:
         root = loader.get_single_node()
         if root is not None:

@@ -105,6 +105,12 @@ def test_a_tab_between_values_is_reported_where_it_is():
         "f.yml:1:10: error[SEG001]: tab character (YAML separates values with spaces only)"]
 
 
+def test_a_control_character_is_reported_where_it_is():
+    doc, problems = load_text("segments:\n  - name: a\x00b\n", "s.yml")
+    assert doc.broken and [(p.code, p.location.line, p.location.col, p.message) for p in problems] == [
+        ("SEG001", 2, 12, "invalid YAML: character U+0000 is not allowed")]
+
+
 def test_a_tab_inside_a_block_scalar_is_text():
     doc, problems = load_text("a: |\n  \tindented text\n", "f.yml")
     assert (doc.data, problems) == ({"a": "\tindented text\n"}, [])
