@@ -53,7 +53,8 @@ class CompileError(Exception):
     """Raised with every diagnostic collected, never just the first."""
 
     def __init__(self, diagnostics: list[Diagnostic]):
-        self.diagnostics = sorted(diagnostics, key=lambda d: (d.location, d.code, d.message))
+        unique = {(d.location, d.code, d.message, d.hint): d for d in diagnostics}  # a YAML alias repeats a node
+        self.diagnostics = sorted(unique.values(), key=lambda d: (d.location, d.code, d.message))
         super().__init__("\n".join(map(str, self.diagnostics)))
 
 
