@@ -148,6 +148,7 @@ class Stream:
     timestamp: str
     event_type: str | None
     columns: tuple[tuple[str, str], ...]
+    event_types: tuple[str, ...] = ()  # the known event names, when declared: `event` must use one
 
     def type_of(self, column: str) -> str | None:
         """Type of a column `where` can filter on: the declared ones, the timestamp and the event type."""

@@ -90,6 +90,7 @@ DOCS = {
         "contact_key": "The column holding the contact key.",
         "timestamp": "The column holding when it happened (UTC unless settings.timezone says otherwise).",
         "event_type": "The column naming the event (what `event:` matches); optional.",
+        "event_types": "The known event names; when given, every `event:` must be one of them. Optional.",
         "columns": "name: type of each column conditions may filter or aggregate on.",
     },
     "meta": {"description": "What it means, for the catalog and the docs.", "owner": "Who maintains it.",
@@ -297,7 +298,9 @@ def schema() -> dict:
     contacts = _obj(spec.CONTACTS, "contacts", {"relation": relation, "key": IDENT, "key_type": IDENT,
                                                  "columns": columns}, ("relation", "key"))
     stream = _obj(spec.STREAM, "stream", {"relation": relation, "contact_key": IDENT, "timestamp": IDENT,
-                                           "event_type": IDENT, "columns": columns},
+                                           "event_type": IDENT, "columns": columns,
+                                           "event_types": {"type": "array", "items": {"type": "string"},
+                                                           "minItems": 1, "examples": [["page_view", "purchase"]]}},
                   ("relation", "contact_key", "timestamp"))
     sources = _obj(spec.SOURCES, "sources", {"contacts": contacts, "streams": {
         "type": "object", "propertyNames": NAME, "additionalProperties": stream}}, ("contacts",))

@@ -297,7 +297,20 @@ class Parser:
             # a wrong event_type column is reported: keep 'event' usable on the stream meanwhile
             event_type = self.identifier(s.get("event_type"), "event_type column") or (
                 "?" if "event_type" in s.value else None)
-            self.streams[name] = ir.Stream(name, *fields, event_type, self.columns(s.get("columns")))
+            self.streams[name] = ir.Stream(name, *fields, event_type, self.columns(s.get("columns")),
+                                           self.event_types(s, event_type))
+
+    def event_types(self, stream: Node, event_type: str | None) -> tuple[str, ...]:
+        """The optional vocabulary of event names that `event` is checked against."""
+        node = stream.get("event_types")
+        if node is None:
+            return ()
+        if event_type is None:
+            self.error("SEG104", "'event_types' needs an event_type column", stream.key_loc("event_types"),
+                       "declare event_type, or remove event_types")
+            return ()
+        names = self.strings(node, "'event_types'")
+        return tuple(sorted({n.value for n in names})) if names else ()
 
     # -- values ------------------------------------------------------------------------------
 
@@ -480,6 +493,10 @@ class Parser:
             self.error("SEG104", f"stream '{stream.name}' has no event_type column, so 'event' does not apply",
                        node.key_loc("event"), "filter with 'where' instead, or declare event_type")
             events = None
+        for event in events or ():
+            if stream.event_types and event.value not in stream.event_types:
+                self.error("SEG115", f"unknown event '{event.value}' in stream '{stream.name}'", event.loc,
+                           _suggest(event.value, stream.event_types, "its event_types"))
         where = self.where(node.get("where"), stream)
         if events is None or where is None or ("within" in node.value and within is None):
             return stream, None
