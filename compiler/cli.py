@@ -355,6 +355,7 @@ sources:
       contact_key: contact_id
       timestamp: occurred_at
       event_type: event_type
+      # event_types: [page_view, email_open]   # optional: then every `event:` must be one of these
       columns: {url: string, campaign: string}
 """
 
