@@ -69,12 +69,15 @@ def segment_rules(n: int, seed: int = 7) -> list[dict]:
     return segments
 
 
-def make_project(folder: Path, n: int) -> Workspace:
+def make_project(folder: Path, n: int, check_sample: int = 100) -> Workspace:
     if folder.exists():
         shutil.rmtree(folder)
     (folder / "segments").mkdir(parents=True)
     shutil.copy(ROOT / "segments" / "sources.yml", folder / "segments" / "sources.yml")
-    text = yaml.safe_dump({"segments": segment_rules(n)}, allow_unicode=True, sort_keys=False)
+    definitions = {"segments": segment_rules(n)}
+    if check_sample != 100:
+        definitions["settings"] = {"check_sample_percent": check_sample}
+    text = yaml.safe_dump(definitions, allow_unicode=True, sort_keys=False)
     (folder / "segments" / "bench.yml").write_text(text)
     scaffold(folder)
     return Workspace(folder)
@@ -135,6 +138,8 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is reported")
     parser.add_argument("--no-naive", action="store_true", help="skip the one-query-per-segment baseline")
     parser.add_argument("--chart", metavar="PNG", help="write a chart of build time against segments")
+    parser.add_argument("--check-sample", type=int, default=100, metavar="PERCENT",
+                        help="settings.check_sample_percent of the benchmark project (rule tests on a sample)")
     args = parser.parse_args(argv)
 
     OUT.mkdir(parents=True, exist_ok=True)
@@ -150,7 +155,7 @@ def main(argv=None) -> int:
           f"{'segc SQL s':>10} {'SQL/floor':>9} {'tests s':>8} {'peak GB':>8}")
     rows = []
     for n in args.segments:
-        ws = make_project(OUT / f"project_{n}", n)
+        ws = make_project(OUT / f"project_{n}", n, args.check_sample)
         naive_s = None if args.no_naive else median(lambda: naive(db, ws), args.repeat)
         runs = [segc_build(db, ws) for _ in range(args.repeat)]
         segc_s, sql_s, tests_s = (statistics.median(r[i] for r in runs) for i in range(3))
