@@ -196,8 +196,9 @@ class Parser:
 
     def strings(self, node: Node, what: str, empty_ok=False) -> list[Node] | None:
         """One string or a list of strings, as nodes; None after reporting a problem."""
-        items = self.items(node, what, empty_ok) if isinstance(node.value, list) else [node]
-        good = [i for i in items or () if self.string(i, what) is not None]
+        listed = isinstance(node.value, list)
+        items = self.items(node, what, empty_ok) if listed else [node]
+        good = [i for i in items or () if self.string(i, f"an item of {what}" if listed else what) is not None]
         return good if items is not None and len(good) == len(items) else None
 
     def duration(self, node: Node, what="duration", units=("h", "d", "w", "mo", "y")) -> ir.Duration | None:
