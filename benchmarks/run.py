@@ -9,7 +9,6 @@ a ratio to the floor (one GROUP BY contact_id over the events), plus peak memory
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import shutil
 import statistics
@@ -26,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from compiler import demo_data, emit  # noqa: E402
-from compiler.runner import dbt  # noqa: E402
+from compiler.runner import dbt, dbt_invocation  # noqa: E402
 from compiler.scaffold import write as scaffold  # noqa: E402
 from compiler.sqlgen.direct import Direct  # noqa: E402
 from compiler.sqlgen.relations import render_plain  # noqa: E402
@@ -134,10 +133,8 @@ def as_of_vars() -> list[str]:
 
 def peak_gb(db: Path, ws: Workspace, args: list[str]) -> float:
     """Peak resident memory of one dbt invocation, in GB."""
-    env = dict(os.environ, DBT_PROFILES_DIR=str(ws.dbt_dir), SEGC_DATABASE=str(db.resolve()),
-               DBT_SEND_ANONYMOUS_USAGE_STATS="false")
-    dbt_cli = [sys.executable, "-c", "from dbt.cli.main import cli; cli()", "--no-use-colors"]
-    out = subprocess.run([sys.executable, "-c", PEAK, *dbt_cli, *args, *as_of_vars()], cwd=ws.dbt_dir, env=env,
+    command, env = dbt_invocation(args + as_of_vars(), ws.dbt_dir, db)
+    out = subprocess.run([sys.executable, "-c", PEAK, *command], cwd=ws.dbt_dir, env=env,
                          capture_output=True, text=True, check=True)
     return int(out.stdout.split()[-1]) / 1024 / 1024
 

@@ -111,8 +111,7 @@ def _sources(project: ir.Project) -> dict:
             key = project.contacts.key
             entry["columns"] = [{"name": key, "description": "The contact key: exactly one row per contact.",
                                  "data_tests": ["unique", "not_null"]}]
-        elif project.stream(name).event_types:  # a warning: new kinds of events do appear
-            stream = project.stream(name)
+        elif (stream := project.stream(name)).event_types:  # a warning: new kinds of events do appear
             entry["columns"] = [{"name": stream.event_type, "description": "The event name ('event' in rules).",
                                  "data_tests": [{"accepted_values": {"arguments": {"values": list(stream.event_types)},
                                                                      "config": {"severity": "warn"}}}]}]

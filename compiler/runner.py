@@ -27,15 +27,20 @@ class BuildResult:
         return [r for r in self.results if r["status"] in ("fail", "error")]
 
 
-def dbt(args: list[str], dbt_dir: Path, database: Path | None, echo=None) -> BuildResult:
-    """`dbt ARGS` in `dbt_dir`; each progress line is passed to `echo` as it arrives."""
+def dbt_invocation(args: list[str], dbt_dir: Path, database: Path | None) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment that run `dbt ARGS` on the project in `dbt_dir`."""
     env = dict(os.environ, DBT_PROFILES_DIR=str(dbt_dir), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
     # An in-process Spark (target `spark`, method session) binds to loopback and runs this Python.
     env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     env.setdefault("PYSPARK_PYTHON", sys.executable)
     if database is not None:
         env["SEGC_DATABASE"] = str(database.resolve())
-    command = [sys.executable, "-c", "from dbt.cli.main import cli; cli()", "--no-use-colors", *args]
+    return [sys.executable, "-c", "from dbt.cli.main import cli; cli()", "--no-use-colors", *args], env
+
+
+def dbt(args: list[str], dbt_dir: Path, database: Path | None, echo=None) -> BuildResult:
+    """`dbt ARGS` in `dbt_dir`; each progress line is passed to `echo` as it arrives."""
+    command, env = dbt_invocation(args, dbt_dir, database)
     run_results = dbt_dir / "target" / "run_results.json"
     if run_results.exists():
         run_results.unlink()

@@ -12,22 +12,23 @@ from strategies import AS_OF, SCHEMA, SOURCES, datasets, projects, shared_filter
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 
 
-@SETTINGS
-@given(project=projects(), data=datasets())
-def test_shared_plan_matches_reference(project, data):
+def assert_plan_matches_reference(project, data):
     compiled = compile_project(project, SOURCES)
     with duckdb.connect() as con:
         load_tables(con, SOURCES, data)
         assert_same(evaluate(project, SCHEMA, data, AS_OF), warehouse_result(con, compiled, AS_OF))
+
+
+@SETTINGS
+@given(project=projects(), data=datasets())
+def test_shared_plan_matches_reference(project, data):
+    assert_plan_matches_reference(project, data)
 
 
 @SETTINGS
 @given(project=shared_filter_projects(), data=datasets())
 def test_one_filter_in_many_windows_matches_reference(project, data):
-    compiled = compile_project(project, SOURCES)
-    with duckdb.connect() as con:
-        load_tables(con, SOURCES, data)
-        assert_same(evaluate(project, SCHEMA, data, AS_OF), warehouse_result(con, compiled, AS_OF))
+    assert_plan_matches_reference(project, data)
 
 
 @SETTINGS
