@@ -138,6 +138,8 @@ GRAIN = {"segment_membership": "segment", "contact_scores": "score", "contact_li
          "contact_rfm": "rfm"}
 CATALOG_AFTER_SOURCES = ("-- Published with the other tables, after the source tests pass:\n"
                          "-- depends_on: {{ ref('segc_results') }}\n")
+RESULTS_AS_VIEW = ("-- Read by one query only, so a view: writing the wide table would cost more than it saves.\n"
+                   "{{ config(materialized='view') }}\n")
 INCREMENTAL = ("{{ config(materialized='incremental', on_schema_change='append_new_columns', "
                "full_refresh=var('segc_rebuild_history', false)) }}\n")
 HISTORY_GRAIN = {"segment_membership_changes": ["contact_id", "segment", "as_of"],
@@ -286,7 +288,9 @@ def render(project: ir.Project, dialect: str = "duckdb") -> dict[str, str]:
     hashes = definition_hashes(project)
     files = {
         "models/sources.yml": _yaml(_sources(project)),
-        f"models/internal/{outputs.RESULTS}.sql": HEADER + render_dbt(results, project, dialect),
+        f"models/internal/{outputs.RESULTS}.sql": HEADER + (
+            RESULTS_AS_VIEW if outputs.results_reads(project, dialect) <= 1 else "") + render_dbt(
+            results, project, dialect),
         "models/segments/segment_catalog.sql": HEADER + CATALOG_AFTER_SOURCES + render_dbt(
             outputs.catalog(project, {s.name: hashes[("segment", s.name)] for s in project.segments}), project,
             dialect),

@@ -51,6 +51,8 @@ segc:
       threads: "{{ env_var('SEGC_THREADS', '2') | int }}"
       settings:
         memory_limit: "{{ env_var('SEGC_MEMORY_LIMIT', '3GB') }}"
+        # Bitpacking's analysis took half the time of writing the wide results (docs/performance.md).
+        disabled_compression_methods: bitpacking
     postgres:
       type: postgres
       host: "{{ env_var('SEGC_PG_HOST', '127.0.0.1') }}"

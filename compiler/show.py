@@ -14,6 +14,8 @@ import textwrap
 from datetime import datetime, timezone
 from pathlib import Path
 
+from sqlglot import exp
+
 from . import emit, ir
 from .errors import did_you_mean
 from .review import definitions, direct_dependencies
@@ -54,7 +56,21 @@ def dependents(project: ir.Project, key: tuple[str, str]) -> list[str]:
     return sorted(out)
 
 
-def _warehouse(database: Path, kind: str, name: str, samples: int, builds: int) -> dict | None:
+def _contacts(con, project: ir.Project) -> int | None:
+    """Contacts with a key in the contacts source (counting segc_results would re-run it when it is a view)."""
+    import duckdb
+
+    key = exp.column(project.contacts.key)
+    query = exp.select(exp.Count(this=exp.Star())).from_(exp.to_table(project.contacts.relation)).where(
+        exp.Not(this=exp.Is(this=key, expression=exp.Null())))
+    try:
+        return con.execute(query.sql("duckdb")).fetchone()[0]
+    except duckdb.Error:
+        return None
+
+
+def _warehouse(database: Path, project: ir.Project, kind: str, name: str, samples: int,
+               builds: int) -> dict | None:
     import duckdb
 
     if not database.exists():
@@ -72,10 +88,7 @@ def _warehouse(database: Path, kind: str, name: str, samples: int, builds: int) 
         if table not in tables:
             return {"built": False}
         info["as_of"] = con.execute(f"select max(as_of) from segments.{table}").fetchone()[0]
-        internal = con.execute("select count(*) from information_schema.tables where table_schema = "
-                               "'segments_internal' and table_name = 'segc_results'").fetchone()[0]
-        info["contacts"] = con.execute("select count(*) from segments_internal.segc_results").fetchone()[0] \
-            if internal else None
+        info["contacts"] = _contacts(con, project)
         where = f"from segments.{table} where {kind} = ?"
         info["rows"] = con.execute(f"select count(*) {where}", [name]).fetchone()[0]
         info["built"] = info["rows"] > 0 or (kind == "segment" and "segment_catalog" in tables and con.execute(
@@ -119,7 +132,7 @@ def describe(ws: Workspace, project: ir.Project, name: str, database: Path, *, s
             "definition_hash": emit.definition_hashes(project)[key],
             "depends_on": sorted(f"{k} {n}" for k, n in direct_dependencies(project)[key]),
             "used_by": dependents(project, key), "database": str(database),
-            "warehouse": _warehouse(database, kind, name, samples, builds)}
+            "warehouse": _warehouse(database, project, kind, name, samples, builds)}
     if with_sql:
         wh = info["warehouse"] or {}
         as_of = wh.get("as_of") or datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)

@@ -178,3 +178,25 @@ def test_model_contracts_stop_a_type_change(built, tmp_path):
     assert result.returncode == 1
     assert any("enforced contract" in (r.get("message") or "") for r in result.failures)
     assert query(copy, "select count(*), max(as_of) from segments.segment_membership") == before
+
+
+def test_results_read_by_one_query_are_a_view(built, tmp_path):
+    """Segments only, on DuckDB: the membership's UNPIVOT is the one reader, so no wide table is written."""
+    ws, db, _ = built
+    only = make_project(tmp_path)
+    (only.segments_dir / "scoring.yml").unlink()  # scores, lifecycles, RFM and syncs
+    model = "models/internal/segc_results.sql"
+    assert "materialized='view'" in emit.render(only.load())[model]
+    assert "materialized='view'" not in emit.render(only.load(), "postgres")[model]  # a UNION ALL per segment
+    assert "materialized='view'" not in emit.render(ws.load())[model]
+    copy = tmp_path / "view.duckdb"
+    shutil.copy(db, copy)
+    kind = ("select table_type from information_schema.tables "
+            "where table_schema = 'segments_internal' and table_name = 'segc_results'")
+    result = run_build(only, datetime(2026, 11, 29), copy, echo=lambda line: None)
+    assert result.returncode == 0, "\n".join(result.output[-20:])  # the rule tests agree with the members
+    assert any("assert_segment_" in r["unique_id"] and r["status"] == "pass" for r in result.results)
+    assert query(copy, kind) == [("VIEW",)]
+    result = run_build(ws, datetime(2026, 11, 30), copy, echo=lambda line: None)
+    assert result.returncode == 0, "\n".join(result.output[-20:])
+    assert query(copy, kind) == [("BASE TABLE",)]

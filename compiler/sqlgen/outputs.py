@@ -12,6 +12,8 @@ from .plan import RFM_COLUMNS, Plan, grade_test
 from .relations import ref_table
 
 RESULTS = "segc_results"
+RFM_TYPES = {"recency_days": "INT", "frequency": "INT", "monetary": "DOUBLE", "r": "INT", "f": "INT", "m": "INT",
+             "segment": "VARCHAR"}
 TYPES = {"string": "VARCHAR", "number": "DOUBLE", "integer": "BIGINT", "boolean": "BOOLEAN", "date": "DATE",
          "timestamp": "TIMESTAMP", "list": "ARRAY<VARCHAR>"}
 
@@ -32,11 +34,15 @@ def _union(parts: list[exp.Select], empty: exp.Select) -> exp.Expression:
 
 
 def long_table(plan: Plan, kind: str, defs, columns) -> exp.Expression:
-    """One row per (contact, definition): UNION ALL of the wide results' columns."""
+    """One row per (contact, definition): UNION ALL of the wide results' columns.
+
+    `columns` are (name, type, result column of a definition); without definitions the table is
+    empty, with its columns typed as its contract says.
+    """
     parts = []
     for d in defs:
         select = [exp.column("contact_id"), atoms.literal(d.name).as_(kind, copy=False)]
-        select += [exp.column(source(d)).as_(name, copy=False) for name, source in columns]
+        select += [exp.column(source(d)).as_(name, copy=False) for name, _, source in columns]
         query = exp.select(*select, _as_of()).from_(ref_table(RESULTS))
         if kind == "segment":
             query = query.where(exp.column(plan.column("segment", d.name)))
@@ -45,7 +51,8 @@ def long_table(plan: Plan, kind: str, defs, columns) -> exp.Expression:
                                                    expression=exp.Null())))
         parts.append(query)
     empty = exp.select(exp.column("contact_id"), exp.cast(exp.Null(), "VARCHAR").as_(kind, copy=False),
-                       *(exp.Null().as_(name, copy=False) for name, _ in columns), _as_of()).from_(ref_table(RESULTS))
+                       *(exp.cast(exp.Null(), typ).as_(name, copy=False) for name, typ, _ in columns), _as_of()
+                       ).from_(ref_table(RESULTS))
     return _union(parts, empty)
 
 
@@ -59,18 +66,28 @@ def unpivoted_membership(plan: Plan, segments) -> exp.Expression:
             .from_(exp.Subquery(this=unpivot)).where(exp.column("segc_member")))
 
 
+def _unpivots(project: ir.Project, dialect: str) -> bool:
+    return dialect == "duckdb" and len(project.segments) > 1
+
+
+def results_reads(project: ir.Project, dialect: str) -> int:
+    """How many passes over the wide results the published models make (one per UNION ALL part)."""
+    segments = 1 if _unpivots(project, dialect) else len(project.segments)
+    return segments + len(project.scores) + len(project.lifecycles) + len(project.rfms)
+
+
 def published(project: ir.Project, plan: Plan, dialect: str) -> dict[str, exp.Expression]:
     """Model name -> query, for the tables in the `segments` schema."""
-    unpivot = dialect == "duckdb" and len(project.segments) > 1
     models = {
-        "segment_membership": unpivoted_membership(plan, project.segments) if unpivot
+        "segment_membership": unpivoted_membership(plan, project.segments) if _unpivots(project, dialect)
         else long_table(plan, "segment", project.segments, []),
         "contact_scores": long_table(plan, "score", project.scores, [
-            ("value", lambda d: plan.column("score", d.name)), ("grade", lambda d: plan.column("score", d.name, "_grade"))]),
+            ("value", "DOUBLE", lambda d: plan.column("score", d.name)),
+            ("grade", "VARCHAR", lambda d: plan.column("score", d.name, "_grade"))]),
         "contact_lifecycle": long_table(plan, "lifecycle", project.lifecycles, [
-            ("stage", lambda d: plan.column("lifecycle", d.name))]),
+            ("stage", "VARCHAR", lambda d: plan.column("lifecycle", d.name))]),
         "contact_rfm": long_table(plan, "rfm", project.rfms, [
-            (c, lambda d, c=c: plan.column("rfm", d.name, f"_{c}")) for c in RFM_COLUMNS]),
+            (c, RFM_TYPES[c], lambda d, c=c: plan.column("rfm", d.name, f"_{c}")) for c in RFM_COLUMNS]),
     }
     return models
 
