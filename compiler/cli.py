@@ -114,7 +114,7 @@ def cmd_compile(args) -> int:
 
 def run_build(ws: Workspace, as_of: datetime, database: Path | None, select: list[str] | None = None,
               full_refresh: bool = False, target: str | None = None, echo=print,
-              rebuild_history: bool = False) -> BuildResult | None:
+              rebuild_history: bool = False, exclude: list[str] | None = None) -> BuildResult | None:
     """compile + dbt build; None when the definitions are invalid."""
     if compile_project(ws, target) is None:
         return None
@@ -123,6 +123,8 @@ def run_build(ws: Workspace, as_of: datetime, database: Path | None, select: lis
     args = ["build", "--vars", json.dumps(variables)]
     if select:
         args += ["--select", *select]
+    if exclude:
+        args += ["--exclude", *exclude]
     if full_refresh or rebuild_history:
         args.append("--full-refresh")
     if target:
@@ -156,7 +158,7 @@ def cmd_build(args) -> int:
     started = time.perf_counter()
     database = Path(args.database) if args.database else ws.default_database
     result = run_build(ws, args.as_of or now_utc(), database, args.select, args.full_refresh, args.target,
-                       rebuild_history=args.rebuild_history)
+                       rebuild_history=args.rebuild_history, exclude=args.exclude)
     if result is None:
         return 1
     report(result, time.perf_counter() - started)
@@ -276,6 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="evaluation instant, UTC (default: now), e.g. 2026-11-28T00:00:00")
     p.add_argument("--database", metavar="FILE", help="DuckDB file (default: warehouse.duckdb in the project)")
     p.add_argument("--select", nargs="+", metavar="SELECTOR", help="dbt node selection, e.g. segment_membership+")
+    p.add_argument("--exclude", nargs="+", metavar="SELECTOR",
+                   help="dbt nodes to leave out, e.g. tag:segc_rules (the rule tests)")
     p.add_argument("--full-refresh", action="store_true",
                    help="rebuild every table from scratch, except the change feed and summary (see --rebuild-history)")
     p.add_argument("--target", metavar="T", help="dbt target from dbt_project/profiles.yml: duckdb (default), "
