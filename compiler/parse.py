@@ -641,7 +641,7 @@ class Parser:
         name = self.reference(node, "rfm")
         letters = [k for k in "rfm" if k in node.value]
         if "segment" in node.value and letters:
-            self.error("SEG111", f"an rfm condition takes 'segment' or r, f, m, not both", node.key_loc(letters[0]),
+            self.error("SEG111", "an rfm condition takes 'segment' or r, f, m, not both", node.key_loc(letters[0]),
                        "combine conditions with all: [...]")
             return None
         if "segment" in node.value:

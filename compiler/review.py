@@ -213,7 +213,7 @@ class Evaluator:
         return self.plan.column(kind, name, part)
 
     def segment(self, change: Change) -> None:
-        now = f"(select contact_id from segments.segment_membership where segment = ?)" \
+        now = "(select contact_id from segments.segment_membership where segment = ?)" \
             if "segment_membership" in self.tables else "(select null as contact_id where false)"
         now_params = [change.name] if "segment_membership" in self.tables else []
         if change.change == "removed":

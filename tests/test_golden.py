@@ -6,7 +6,6 @@ Rewrite after an intended change with `SEGC_UPDATE_GOLDEN=1 pytest tests/test_go
 from __future__ import annotations
 
 import os
-from datetime import datetime
 from pathlib import Path
 
 import pytest

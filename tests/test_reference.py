@@ -429,6 +429,6 @@ def test_random_projects_evaluate_completely(project, data):
     lifecycles = [lc["name"] for lc in project.get("lifecycles", [])]
     assert set(result.scores) == {(c, s) for c in contacts for s in scores}
     assert set(result.lifecycle) == {(c, lc) for c in contacts for lc in lifecycles}
-    for (c, name), row in result.rfm.items():
+    for (c, _), row in result.rfm.items():
         bins = project["rfm"][0]["bins"]
         assert c in contacts and all(1 <= row[k] <= bins for k in "rfm") and row["frequency"] >= 1

@@ -12,7 +12,7 @@ from sqlglot import exp
 
 from .. import ir
 from . import atoms
-from .atoms import AS_OF, all_of, any_of
+from .atoms import AS_OF, all_of
 from .relations import ref_table, source_table, this_table
 
 KEYS = ("contact_id", "segment")

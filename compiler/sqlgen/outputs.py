@@ -6,7 +6,7 @@ from sqlglot import exp
 
 from .. import ir
 from . import atoms
-from .atoms import AS_OF, all_of, any_of
+from .atoms import AS_OF, any_of
 from .direct import Direct
 from .plan import RFM_COLUMNS, Plan, grade_test
 from .relations import ref_table
