@@ -15,7 +15,7 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -69,14 +69,17 @@ def segment_rules(n: int, seed: int = 7) -> list[dict]:
     return segments
 
 
-def make_project(folder: Path, n: int, check_sample: int = 100) -> Workspace:
+def make_project(folder: Path, n: int, check_sample: int = 100, incremental: bool = False) -> Workspace:
     if folder.exists():
         shutil.rmtree(folder)
     (folder / "segments").mkdir(parents=True)
     shutil.copy(ROOT / "segments" / "sources.yml", folder / "segments" / "sources.yml")
     definitions = {"segments": segment_rules(n)}
-    if check_sample != 100:
-        definitions["settings"] = {"check_sample_percent": check_sample}
+    settings = {"check_sample_percent": check_sample} if check_sample != 100 else {}
+    if incremental:
+        settings["incremental"] = True
+    if settings:
+        definitions["settings"] = settings
     text = yaml.safe_dump(definitions, allow_unicode=True, sort_keys=False)
     (folder / "segments" / "bench.yml").write_text(text)
     scaffold(folder)
@@ -120,6 +123,8 @@ def segc_build(db: Path, ws: Workspace) -> tuple[float, float, float]:
 
 
 MODELS = ["run", "--select", "segc_results", "segment_membership"]
+INCREMENTAL_MODELS = ["run", "--select", "segc_changed", "segc_members", "segc_contact_hashes", "segc_state",
+                      "segment_membership"]
 TESTS = ["test", "--select", "tag:segc_rules"]
 # Run dbt under a fresh, small parent: the peak RSS the kernel reports for a child includes the memory
 # of the process it was forked from (here, the one that generated the data).
@@ -127,8 +132,22 @@ PEAK = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=s
         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
 
 
-def as_of_vars() -> list[str]:
-    return ["--vars", f"{{as_of: '{AS_OF}'}}"]
+def as_of_vars(as_of: datetime = AS_OF) -> list[str]:
+    return ["--vars", f"{{as_of: '{as_of}'}}"]
+
+
+def incremental_build(db: Path, ws: Workspace) -> tuple[float, float, int]:
+    """(SQL seconds of a full build at AS_OF − 1 day, of the next day's incremental one, contacts recomputed)."""
+    def run(as_of, *extra):
+        result = dbt(INCREMENTAL_MODELS + list(extra) + as_of_vars(as_of), ws.dbt_dir, db)
+        assert result.returncode == 0, "\n".join(result.output[-20:])
+        return sum(r["execution_time"] for r in result.results)
+
+    full = run(AS_OF - timedelta(days=1), "--full-refresh")
+    delta = run(AS_OF)
+    with duckdb.connect(str(db)) as con:
+        changed = con.execute("select count(*) from segments_internal.segc_changed").fetchone()[0]
+    return full, delta, changed
 
 
 def peak_gb(db: Path, ws: Workspace, args: list[str]) -> float:
@@ -158,6 +177,8 @@ def main(argv=None) -> int:
     parser.add_argument("--chart", metavar="PNG", help="write a chart of build time against segments")
     parser.add_argument("--check-sample", type=int, default=100, metavar="PERCENT",
                         help="settings.check_sample_percent of the benchmark project (rule tests on a sample)")
+    parser.add_argument("--incremental", action="store_true",
+                        help="also time a daily incremental build of the largest project against its full build")
     args = parser.parse_args(argv)
 
     OUT.mkdir(parents=True, exist_ok=True)
@@ -182,6 +203,15 @@ def main(argv=None) -> int:
         naive_text = f"{naive_s:>9.2f} {naive_s / base:>10.1f}x" if naive_s else f"{'-':>9} {'-':>11}"
         print(f"{n:>8} {naive_text} {segc_s:>8.2f} {segc_s / base:>9.1f}x {sql_s:>10.2f} {sql_s / base:>8.1f}x "
               f"{tests_s:>8.2f} {peak:>8.2f}", flush=True)
+    if args.incremental:
+        n, full_sql = rows[-1][0], rows[-1][3]
+        ws = make_project(OUT / f"incremental_{n}", n, args.check_sample, incremental=True)
+        emit.write(ws.load(), ws.dbt_dir)
+        runs = [incremental_build(db, ws) for _ in range(args.repeat)]
+        first, delta, changed = (statistics.median(r[i] for r in runs) for i in range(3))
+        print(f"incremental, {n} segments, one new day: SQL {delta:.2f}s = {delta / full_sql:.0%} of the full build's "
+              f"SQL ({full_sql:.2f}s); {changed:,.0f} contacts recomputed; the incremental models' own full "
+              f"build {first:.2f}s")
     if len(rows) > 1:
         print(f"segc build: {rows[-1][0]} segments cost {rows[-1][2] / rows[0][2]:.2f}x {rows[0][0]} segment(s) "
               f"(SQL alone: {rows[-1][3] / rows[0][3]:.2f}x)")

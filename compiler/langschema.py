@@ -76,6 +76,7 @@ DOCS = {
     "settings": {
         "check_sample_percent": "Share of contacts (1-100) the rule-recomputation tests check (default 100).",
         "timezone": "IANA zone of the sources' wall-clock timestamps, e.g. Europe/Warsaw (default UTC).",
+        "incremental": "Recompute only the contacts whose data changed since the last build (DuckDB; default false).",
     },
     "sources": {"contacts": "The entity: exactly one row per contact.",
                 "streams": "Time-stamped facts about contacts, by name (events, orders, ...)."},
@@ -306,7 +307,8 @@ def schema() -> dict:
         "type": "object", "propertyNames": NAME, "additionalProperties": stream}}, ("contacts",))
     settings = _obj(spec.SETTINGS, "settings", {
         "check_sample_percent": {"type": "integer", "minimum": 1, "maximum": 100},
-        "timezone": {"type": "string", "examples": ["UTC", "Europe/Warsaw"]}})
+        "timezone": {"type": "string", "examples": ["UTC", "Europe/Warsaw"]},
+        "incremental": {"type": "boolean"}})
     top_schemas = {"version": {"const": 1}, "settings": settings, "sources": sources,
                    "segments": {"type": "array", "items": segment}, "scores": {"type": "array", "items": score},
                    "lifecycles": {"type": "array", "items": lifecycle}, "rfm": {"type": "array", "items": rfm},

@@ -1002,6 +1002,11 @@ class Parser:
             else:
                 self.error("SEG010", f"unknown timezone '{zone.value}'", zone.loc,
                            did_you_mean(zone.value, sorted(_zones())) or "an IANA name such as Europe/Warsaw or UTC")
+        incremental = node.get("incremental")
+        if incremental is not None and not isinstance(incremental.value, bool):
+            self.wrong_type(incremental, "'incremental'", "true or false")
+        elif incremental is not None:
+            values["incremental"] = incremental.value
         return ir.Settings(**values)
 
 

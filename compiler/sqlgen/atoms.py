@@ -9,6 +9,7 @@ from sqlglot import exp
 from .. import ir
 
 AS_OF = exp.column("segc_as_of__")
+PREVIOUS_AS_OF = exp.column("segc_previous_as_of__")  # the previous build's, in incremental builds
 
 
 def all_of(*conditions: exp.Expression) -> exp.Expression:

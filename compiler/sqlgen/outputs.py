@@ -12,6 +12,7 @@ from .plan import RFM_COLUMNS, Plan, grade_test
 from .relations import ref_table
 
 RESULTS = "segc_results"
+MEMBERS = "segc_members"
 RFM_TYPES = {"recency_days": "INT", "frequency": "INT", "monetary": "DOUBLE", "r": "INT", "f": "INT", "m": "INT",
              "segment": "VARCHAR"}
 TYPES = {"string": "VARCHAR", "number": "DOUBLE", "integer": "BIGINT", "boolean": "BOOLEAN", "date": "DATE",
@@ -56,23 +57,44 @@ def long_table(plan: Plan, kind: str, defs, columns) -> exp.Expression:
     return _union(parts, empty)
 
 
-def unpivoted_membership(plan: Plan, segments) -> exp.Expression:
+def _unpivoted(plan: Plan, segments, results: exp.Expression, *extra: exp.Expression) -> exp.Select:
     """DuckDB's UNPIVOT of the segment columns: one pass over the results instead of one per segment."""
     columns = [exp.column(plan.column("segment", s.name)).as_(exp.to_identifier(s.name, quoted=True), copy=False)
                for s in segments]
     into = exp.UnpivotColumns(this=exp.column("segment"), expressions=[exp.column("segc_member")])
-    unpivot = exp.Pivot(this=ref_table(RESULTS), expressions=columns, unpivot=True, into=into)
-    return (exp.select(exp.column("contact_id"), exp.column("segment"), _as_of())
+    unpivot = exp.Pivot(this=results, expressions=columns, unpivot=True, into=into)
+    return (exp.select(exp.column("contact_id"), exp.column("segment"), *extra)
             .from_(exp.Subquery(this=unpivot)).where(exp.column("segc_member")))
+
+
+def unpivoted_membership(plan: Plan, segments) -> exp.Select:
+    return _unpivoted(plan, segments, ref_table(RESULTS), _as_of())
+
+
+def members(plan: Plan, segments, results: exp.Select) -> exp.Select:
+    """(contact_id, segment) of every member in `results`, a query of the wide results (DuckDB).
+
+    `results` is a CTE: sqlglot unqualifies every column inside a DuckDB UNPIVOT, joins included.
+    """
+    rows = _unpivoted(plan, segments, exp.Table(this=exp.to_identifier("segc_results")))
+    return rows.with_("segc_results", as_=results, copy=False)
+
+
+def membership_view() -> exp.Select:
+    """The published membership of an incremental build: the kept members, stamped with this as_of."""
+    return exp.select(exp.column("contact_id"), exp.column("segment"), _as_of()).from_(ref_table(MEMBERS))
 
 
 def _unpivots(project: ir.Project, dialect: str) -> bool:
     return dialect == "duckdb" and len(project.segments) > 1
 
 
-def results_reads(project: ir.Project, dialect: str) -> int:
-    """How many passes over the wide results the published models make (one per UNION ALL part)."""
-    segments = 1 if _unpivots(project, dialect) else len(project.segments)
+def results_reads(project: ir.Project, dialect: str, incremental: bool = False) -> int:
+    """How many passes over the wide results the published models make (one per UNION ALL part).
+
+    An incremental membership computes its own rows (outputs.members) and does not read them.
+    """
+    segments = 0 if incremental else 1 if _unpivots(project, dialect) else len(project.segments)
     return segments + len(project.scores) + len(project.lifecycles) + len(project.rfms)
 
 

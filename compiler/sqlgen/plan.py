@@ -54,6 +54,7 @@ class StreamFacts:
         self.latest: dict[str, dict[str, tuple[str, exp.Expression, exp.Expression]]] = {}  # column -> latest ts
         self.distinct: dict[str, dict[str, tuple[str, exp.Expression]]] = {}  # column -> distinct counts
         self.reach: dict[str | None, set[ir.Duration | None]] = {}  # filter key -> windows it is read in
+        self.edges: set[ir.Duration] = set()  # durations of first/last tests, measured back from as_of
 
     @property
     def rows_cte(self) -> str:
@@ -142,7 +143,8 @@ class StreamFacts:
             terms.append(all_of(cond, exp.paren(bounds)) if cond is not None else bounds)
         return exp.paren(any_of(*terms)) if terms else None
 
-    def ctes(self) -> list[tuple[str, exp.Select]]:
+    def ctes(self, only: exp.Select | None = None) -> list[tuple[str, exp.Select]]:
+        """The stream's CTEs; with `only` (a query of contact keys), for those contacts alone."""
         s = self.stream
         select = [col(s.contact_key).as_(CID, copy=False), col(s.timestamp).as_(TS, copy=False)]
         select += [col(c).as_(f"segc_v_{c}", copy=False) for c in sorted(self.values - {s.timestamp})]
@@ -153,6 +155,8 @@ class StreamFacts:
         needed = self.needed()
         if needed is not None:
             rows = rows.where(needed, copy=False)
+        if only is not None:
+            rows = rows.where(exp.In(this=col(s.contact_key), query=only.subquery(copy=True)), copy=False)
         facts = (exp.select(col(CID), *(agg.as_(alias, copy=False) for alias, agg in self.aggs.values()))
                  .from_(self.rows_cte).group_by(col(CID)))
         out = [(self.rows_cte, rows), (self.facts_cte, facts)]
@@ -259,6 +263,7 @@ class Plan:
     def aggregate_test(self, facts: StreamFacts, rows: ir.RowFilter, agg: ir.Aggregate) -> exp.Expression:
         if agg.kind in ("first", "last"):
             ts = facts.aggregate("MIN" if agg.kind == "first" else "MAX", rows, col(TS))
+            facts.edges.update(t.value for t in agg.tests)
             return all_of(*(first_last_test(ts, t) for t in agg.tests))
         if agg.kind == "count":
             value = facts.aggregate("COUNT", rows)
@@ -380,7 +385,8 @@ class Plan:
 
     # -- the whole query --------------------------------------------------------------------
 
-    def results(self) -> exp.Select:
+    def results(self, only: exp.Select | None = None) -> exp.Select:
+        """The wide per-contact results; with `only` (a query of contact keys), for those contacts alone."""
         p = self.project
         deps: dict[tuple, set] = {}
         for kind, defs in (("segment", p.segments), ("score", p.scores), ("lifecycle", p.lifecycles)):
@@ -401,11 +407,14 @@ class Plan:
         rfm_ctes = [cte for r in p.rfms for cte in self.rfm(r)]
 
         contact_cols = [col(p.contacts.key).as_(CID, copy=False)] + [col(c) for c, _ in p.contacts.columns]
-        ctes = [("contacts", exp.select(*contact_cols).from_(source_table("contacts"))
-                 .where(exp.Not(this=exp.Is(this=col(p.contacts.key), expression=exp.Null()))))]
+        contacts = (exp.select(*contact_cols).from_(source_table("contacts"))
+                    .where(exp.Not(this=exp.Is(this=col(p.contacts.key), expression=exp.Null()))))
+        if only is not None:
+            contacts = contacts.where(exp.In(this=col(p.contacts.key), query=only.subquery(copy=True)), copy=False)
+        ctes = [("contacts", contacts)]
         used = [f for f in self.streams.values() if f.read]
         for f in used:
-            ctes += f.ctes()
+            ctes += f.ctes(only)
         follows = self.follow_ctes()
         ctes += follows + rfm_ctes
         base = exp.select(exp.Star()).from_("contacts")
@@ -450,13 +459,22 @@ def grade_test(value: exp.Expression, g: ir.Grade) -> exp.Expression:
     return all_of(*parts) if parts else exp.true()
 
 
-def references(c: ir.Condition):
-    """(kind, name) of every definition a condition refers to."""
+def leaves(c: ir.Condition):
+    """The conditions under `all`, `any` and `not`: attributes, events and references."""
     if isinstance(c, (ir.All, ir.Any_)):
         for i in c.items:
-            yield from references(i)
+            yield from leaves(i)
     elif isinstance(c, ir.Not):
-        yield from references(c.item)
-    elif isinstance(c, (ir.SegmentRef, ir.ScoreRef, ir.LifecycleRef, ir.RfmRef)):
-        kind = {ir.SegmentRef: "segment", ir.ScoreRef: "score", ir.LifecycleRef: "lifecycle", ir.RfmRef: "rfm"}
-        yield kind[type(c)], c.name
+        yield from leaves(c.item)
+    else:
+        yield c
+
+
+REFERENCE_KINDS = {ir.SegmentRef: "segment", ir.ScoreRef: "score", ir.LifecycleRef: "lifecycle", ir.RfmRef: "rfm"}
+
+
+def references(c: ir.Condition):
+    """(kind, name) of every definition a condition refers to."""
+    for leaf in leaves(c):
+        if type(leaf) in REFERENCE_KINDS:
+            yield REFERENCE_KINDS[type(leaf)], leaf.name

@@ -13,12 +13,13 @@ import sqlglot
 from sqlglot import exp
 
 from .. import ir
-from .atoms import AS_OF, literal, portable, utc_from_local
+from .atoms import AS_OF, PREVIOUS_AS_OF, literal, portable, utc_from_local
 
 _SOURCE = "segc_source__"
 _REF = "segc_ref__"
 _THIS = "segc_this__"
-_TOKEN = re.compile(rf"\b({_SOURCE}|{_REF})([a-z][a-z0-9_]*)\b|\b{AS_OF.name}\b|\b{_THIS}\b")
+_SIBLING = "segc_sibling__"
+_TOKEN = re.compile(rf"\b({_SOURCE}|{_REF}|{_SIBLING})([a-z][a-z0-9_]*)\b|\b{AS_OF.name}\b|\b{PREVIOUS_AS_OF.name}\b|\b{_THIS}\b")
 
 
 def source_table(name: str) -> exp.Table:
@@ -33,6 +34,11 @@ def ref_table(model: str) -> exp.Table:
 def this_table() -> exp.Table:
     """The incremental model's own existing table (`{{ this }}`)."""
     return exp.Table(this=exp.to_identifier(_THIS))
+
+
+def sibling_table(name: str) -> exp.Table:
+    """A table the model's own build keeps next to it (same schema), read without a dbt ref."""
+    return exp.Table(this=exp.to_identifier(_SIBLING + name))
 
 
 def relation_of(project: ir.Project, name: str) -> str:
@@ -66,11 +72,11 @@ _LOSES_ORDER = {"spark", "databricks"}  # list(x ORDER BY ...) / ARRAY_AGG(x ORD
 # outside this list is refused instead of reaching the warehouse.
 _KEYWORDS = {"AS", "IN", "EXISTS", "OVER", "FROM", "JOIN", "AND", "OR", "NOT", "ON", "WHEN", "THEN", "ELSE",
              "WHERE", "SELECT", "USING", "BY", "CAST", "ARRAY", "ALL", "UNION", "WITH", "DISTINCT", "IS",
-             "CASE", "END"}
+             "CASE", "END", "UNPIVOT"}
 _COMMON = {"COALESCE", "COUNT", "SUM", "MIN", "MAX", "AVG", "LOWER", "FLOOR", "POWER", "GREATEST", "LEAST",
            "ROW_NUMBER", "LEAD", "ABS", "EXTRACT", "LENGTH", "MD5", "SUBSTRING"}
 FUNCTIONS = {
-    "duckdb": {"STRPOS", "STARTS_WITH", "ENDS_WITH", "REGEXP_MATCHES", "ARRAY_CONTAINS", "EPOCH"},
+    "duckdb": {"HASH", "STRPOS", "STARTS_WITH", "ENDS_WITH", "REGEXP_MATCHES", "ARRAY_CONTAINS", "EPOCH"},
     "postgres": {"POSITION", "STARTS_WITH", "RIGHT", "ANY", "DIV"},
     "spark": {"LOCATE", "STARTSWITH", "ENDSWITH", "RLIKE", "ARRAY_CONTAINS", "UNIX_MICROS", "IF", "DIV",
               "TO_UTC_TIMESTAMP", "CONVERT_TIMEZONE"},
@@ -84,6 +90,9 @@ FUNCTIONS = {
               "TO_HEX", "TO_UTF8", "WITH_TIMEZONE", "AT_TIMEZONE"},
 }
 DIALECTS = tuple(FUNCTIONS)
+# Functions written for one warehouse on purpose, with no sqlglot class: DuckDB's HASH(a, b, ...)
+# fingerprints contact rows for incremental builds, which run on DuckDB only.
+NATIVE = {"duckdb": {"HASH"}}
 
 
 def functions_called(sql: str, dialect: str) -> set[str]:
@@ -98,7 +107,7 @@ def functions_called(sql: str, dialect: str) -> set[str]:
 def guard(tree: exp.Expression, dialect: str) -> None:
     """Refuse constructs that sqlglot would translate into another meaning for `dialect`."""
     for node in tree.walk():
-        if isinstance(node, exp.Anonymous):
+        if isinstance(node, exp.Anonymous) and node.name.upper() not in NATIVE.get(dialect, ()):
             raise UnportableSQL(f"function {node.name}() is unknown to sqlglot: it would reach {dialect} unchanged")
         reason = _NEVER.get(type(node))
         if reason:
@@ -172,24 +181,31 @@ def render_dbt(tree: exp.Expression, project: ir.Project, dialect: str = "duckdb
             return "{{ source('%s', '%s') }}" % dbt_source(project, match.group(2))
         if match.group(1) == _REF:
             return "{{ ref('%s') }}" % match.group(2)
+        if match.group(1) == _SIBLING:
+            return "{{ this.schema }}.%s" % match.group(2)
         if match.group(0) == _THIS:
             return "{{ this }}"
+        if match.group(0) == PREVIOUS_AS_OF.name:
+            return "{{ segc_previous }}"  # set once at the top of the model (incremental builds)
         return "{{ segc_as_of() }}"
 
     return _TOKEN.sub(jinja, to_sql(localize(tree, project), dialect)) + "\n"
 
 
 def render_plain(tree: exp.Expression, project: ir.Project, dialect: str, as_of: datetime,
-                 schema: str = "segments") -> str:
-    """SQL that runs as is against the declared relations at a fixed as_of."""
+                 schema: str = "segments", previous: datetime | None = None) -> str:
+    """SQL that runs as is against the declared relations at a fixed as_of (and previous as_of)."""
 
     def bind(node):
         if isinstance(node, exp.Table) and node.name.startswith(_SOURCE):
             return exp.to_table(relation_of(project, node.name[len(_SOURCE):]), alias=node.alias or None)
-        if isinstance(node, exp.Table) and node.name.startswith(_REF):
-            return exp.to_table(f"{schema}.{node.name[len(_REF):]}", alias=node.alias or None)
+        for prefix in (_REF, _SIBLING):
+            if isinstance(node, exp.Table) and node.name.startswith(prefix):
+                return exp.to_table(f"{schema}.{node.name[len(prefix):]}", alias=node.alias or None)
         if isinstance(node, exp.Column) and node.name == AS_OF.name and not node.table:
             return literal(as_of)
+        if isinstance(node, exp.Column) and node.name == PREVIOUS_AS_OF.name and not node.table:
+            return literal(previous)
         return node
 
     return to_sql(localize(tree, project).transform(bind), dialect) + "\n"

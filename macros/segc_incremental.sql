@@ -1,0 +1,46 @@
+{#- Incremental membership (settings.incremental): compiler/sqlgen/incremental.py explains the models. -#}
+
+{#- Whether this build can resume from the previous one's state: `check` counts 1 when it can. -#}
+{% macro segc_resumable(check) %}
+  {%- if not execute -%}{{ return(false) }}{%- endif -%}
+  {%- for name in ('segc_state', 'segc_contact_hashes') -%}
+    {%- if adapter.get_relation(database=this.database, schema=this.schema, identifier=name) is none -%}
+      {{ return(false) }}
+    {%- endif -%}
+  {%- endfor -%}
+  {{ return(run_query(check).columns[0].values()[0] == 1) }}
+{% endmacro %}
+
+{#- Post-hook of segc_changed: the state is incomplete until segc_state is rebuilt, so a build that
+    stops in between makes the next one recompute every contact. -#}
+{% macro segc_state_incomplete() %}
+  {%- set state = adapter.get_relation(database=this.database, schema=this.schema, identifier='segc_state') -%}
+  {%- if state is not none -%}update {{ state }} set complete = false{%- endif -%}
+{% endmacro %}
+
+{#- Whether segc_changed says "every contact" (one NULL key). -#}
+{% macro segc_everything_changed(changed) %}
+  {%- if not execute -%}{{ return(true) }}{%- endif -%}
+  {{ return(run_query("select count(*) from " ~ changed ~ " where segc_cid is null").columns[0].values()[0] > 0) }}
+{% endmacro %}
+
+{#- Pre-hook of the tables kept per contact: forget the rows of the contacts about to be recomputed. -#}
+{% macro segc_forget_changed(changed, key) %}
+  {%- if is_incremental() -%}
+    {%- if segc_everything_changed(changed) -%}
+      delete from {{ this }}
+    {%- else -%}
+      delete from {{ this }} where {{ key }} in (select segc_cid from {{ changed }})
+    {%- endif -%}
+  {%- endif -%}
+{% endmacro %}
+
+{#- The previous build's as_of, as a literal (read from segc_state). -#}
+{% macro segc_previous_as_of() %}
+  {%- if not execute -%}
+    cast(null as timestamp)
+  {%- else -%}
+    {%- set state = adapter.get_relation(database=this.database, schema=this.schema, identifier='segc_state') -%}
+    cast('{{ run_query("select cast(as_of as varchar) from " ~ state).columns[0].values()[0] }}' as timestamp)
+  {%- endif -%}
+{% endmacro %}
