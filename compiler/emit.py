@@ -289,6 +289,16 @@ def incremental_blockers(project: ir.Project, dialect: str) -> list[str]:
     return incremental.blockers(project)
 
 
+INCREMENTAL_DOCS = {
+    "segc_changed": "Contacts whose membership may differ from the previous build's (internal; one NULL key: "
+                    "every contact).",
+    "segc_members": "The members, kept between builds: each build replaces the rows of the changed contacts "
+                    "(internal; read segments.segment_membership).",
+    "segc_contact_hashes": "A hash of every contact's row at the previous build, to find edited, added and "
+                           "deleted contacts (internal).",
+    "segc_state": "What the next build resumes from: as_of, the compiled definitions' fingerprint, whether the "
+                  "build completed, each stream's row count at as_of (internal).",
+}
 MEMBERSHIP_VIEW = ("-- The kept members (segc_members), stamped with this build's as_of: a build rewrites only the\n"
                    "-- contacts whose data changed (settings.incremental).\n{{ config(materialized='view') }}\n")
 INCREMENTAL_OFF = "-- settings.incremental is on, but every build recomputes every contact: {}.\n"
@@ -371,7 +381,8 @@ def render(project: ir.Project, dialect: str = "duckdb") -> dict[str, str]:
                 "(internal; read the tables in the segments schema instead).",
                 "columns": _results_columns(project, plan)}
     sync_models, exposures = _sync_schema(project)
-    schema = {"version": 2, "models": [internal] + _published_schema(project, dialect) + sync_models}
+    kept = [{"name": name, "description": doc} for name, doc in INCREMENTAL_DOCS.items()] if incremental_on else []
+    schema = {"version": 2, "models": [internal] + kept + _published_schema(project, dialect) + sync_models}
     if exposures:
         schema["exposures"] = exposures
     if unit_tests:

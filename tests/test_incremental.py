@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
 
+from compiler import emit
 from compiler.sqlgen import incremental, outputs
 from compiler.sqlgen.plan import CID, Plan
 from compiler.sqlgen.relations import ref_table, render_plain
@@ -22,7 +23,7 @@ from harness import compile_project, load_tables
 from reference import Dataset, evaluate
 from strategies import AS_OF, SCHEMA, SOURCES, datasets, projects
 
-SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
 GAPS = (timedelta(seconds=1), timedelta(hours=1), timedelta(days=1), timedelta(days=7), timedelta(days=31))
 INTERNAL = "segments_internal"
 
@@ -141,6 +142,8 @@ def test_projects_that_rank_or_decay_are_not_incremental():
         "it depends on RFM 'buyers', whose scores rank all contacts together",
         "it depends on score 'fading', which decays with time"]
     assert incremental.blockers(one_segment_project()) == []
+    assert emit.incremental_blockers(one_segment_project(), "postgres") == [
+        "incremental builds run on DuckDB only, and this target is postgres"]
 
 
 def test_attribute_tests_on_time_are_rechecked_for_contacts_without_new_rows():
