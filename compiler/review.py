@@ -26,7 +26,7 @@ from pathlib import Path
 
 from . import emit, ir
 from .errors import CompileError
-from .sqlgen.plan import Plan, references
+from .sqlgen.plan import Plan, conditions, references
 from .sqlgen.relations import render_plain
 from .sqltext import definition_sql
 from .workspace import KINDS, Workspace, subset
@@ -96,10 +96,8 @@ def definitions(project: ir.Project) -> dict[tuple[str, str], object]:
 
 def direct_dependencies(project: ir.Project) -> dict[tuple[str, str], set[tuple[str, str]]]:
     out = {}
-    for (kind, name), d in definitions(project).items():
-        conds = [d.rule] if kind == "segment" else [r.when for r in d.rules] if kind == "score" else \
-            [s.when for s in d.stages] if kind == "lifecycle" else []
-        out[(kind, name)] = {ref for c in conds for ref in references(c)}
+    for key, d in definitions(project).items():
+        out[key] = {ref for c in conditions(d) for ref in references(c)}
     return out
 
 

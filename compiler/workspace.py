@@ -10,7 +10,7 @@ from . import ir
 from .errors import CompileError
 from .loader import load_dir
 from .parse import parse
-from .sqlgen.plan import references
+from .sqlgen.plan import conditions, references
 
 
 @dataclass(frozen=True)
@@ -64,9 +64,7 @@ def subset(project: ir.Project, kind: str, name: str) -> ir.Project:
         if key in keep:
             continue
         keep.add(key)
-        _, d = key[0], next(d for k, f in KINDS if k == key[0] for d in getattr(project, f) if d.name == key[1])
-        conds = [d.rule] if key[0] == "segment" else [r.when for r in d.rules] if key[0] == "score" else \
-            [s.when for s in d.stages] if key[0] == "lifecycle" else []
-        todo += [ref for c in conds for ref in references(c)]
+        d = next(d for k, f in KINDS if k == key[0] for d in getattr(project, f) if d.name == key[1])
+        todo += [ref for c in conditions(d) for ref in references(c)]
     kept = {f: tuple(d for d in getattr(project, f) if (k, d.name) in keep) for k, f in KINDS}
     return dataclasses.replace(project, **kept, syncs=())

@@ -21,7 +21,7 @@ from sqlglot import exp
 from .. import ir
 from . import atoms
 from .atoms import AS_OF, PREVIOUS_AS_OF, all_of, any_of
-from .plan import CID, Plan, leaves, references
+from .plan import CID, Plan, conditions, leaves, references
 from .relations import sibling_table, source_table
 
 STATE = "segc_state"
@@ -43,28 +43,26 @@ def _reached(project: ir.Project):
     """Every condition and definition the segments' membership depends on, transitively."""
     defs = {("score", d.name): d for d in project.scores} | {("lifecycle", d.name): d for d in project.lifecycles} \
         | {("rfm", d.name): d for d in project.rfms}
-    todo, seen, conditions = [s.rule for s in project.segments], set(), []
+    todo, seen, reached = [s.rule for s in project.segments], set(), []
     while todo:
         c = todo.pop()
-        conditions.append(c)
+        reached.append(c)
         for kind, name in references(c):
             if (kind, name) in seen or kind == "segment":
                 continue
             seen.add((kind, name))
-            d = defs[(kind, name)]
-            todo += [r.when for r in d.rules] if kind == "score" else [st.when for st in d.stages] \
-                if kind == "lifecycle" else []
-    return conditions, [defs[key] for key in sorted(seen)]
+            todo += conditions(defs[(kind, name)])
+    return reached, [defs[key] for key in sorted(seen)]
 
 
 def blockers(project: ir.Project) -> list[str]:
     """Why the membership cannot be maintained per contact (empty when it can)."""
-    conditions, defs = _reached(project)
+    reached, defs = _reached(project)
     reasons = [f"it depends on RFM '{d.name}', whose scores rank all contacts together"
                for d in defs if isinstance(d, ir.Rfm)]
     reasons += [f"it depends on score '{d.name}', which decays with time" for d in defs
                 if isinstance(d, ir.Score) and d.decay is not None]
-    for c in (a for cond in conditions for a in leaves(cond)):
+    for c in (a for cond in reached for a in leaves(cond)):
         rows = [c.rows] + ([c.not_followed_by.rows] if c.not_followed_by else []) if isinstance(c, ir.Event) else []
         reasons += [f"a 'where' on '{p.column}' of stream '{r.stream}' compares with as_of"
                     for r in rows for p in r.where if p.op in TIME_OPS]
@@ -145,8 +143,8 @@ def changed(project: ir.Project, plan: Plan) -> exp.Select:
                  .from_(contact_hashes(project).subquery("c", copy=False))
                  .join(sibling_table(HASHES).as_("h", copy=False), on=on, join_type="full")
                  .where(exp.NullSafeNEQ(this=exp.column("segc_hash", "c"), expression=exp.column("segc_hash", "h"))))
-    conditions, _ = _reached(project)
-    timed = {a.predicate for c in conditions for a in leaves(c)
+    reached, _ = _reached(project)
+    timed = {a.predicate for c in reached for a in leaves(c)
              if isinstance(a, ir.Attribute) and a.predicate.op in TIME_OPS}
     values = [atoms.predicate(exp.column(p.column), p) for p in sorted(timed, key=repr) if p.op != "age"]
     values += [atoms.age_years(exp.column(c)) for c in sorted({p.column for p in timed if p.op == "age"})]

@@ -391,9 +391,7 @@ class Plan:
         deps: dict[tuple, set] = {}
         for kind, defs in (("segment", p.segments), ("score", p.scores), ("lifecycle", p.lifecycles)):
             for d in defs:
-                conds = [d.rule] if kind == "segment" else [r.when for r in d.rules] if kind == "score" \
-                    else [st.when for st in d.stages]
-                deps[(kind, d.name)] = {ref for c in conds for ref in references(c) if ref[0] != "rfm"}
+                deps[(kind, d.name)] = {ref for c in conditions(d) for ref in references(c) if ref[0] != "rfm"}
         defs = {("segment", d.name): d for d in p.segments} | {("score", d.name): d for d in p.scores} \
             | {("lifecycle", d.name): d for d in p.lifecycles}
         layer_ctes = []
@@ -457,6 +455,17 @@ def grade_test(value: exp.Expression, g: ir.Grade) -> exp.Expression:
     if g.lt is not None:
         parts.append(exp.LT(this=value.copy(), expression=atoms.literal(float(g.lt))))
     return all_of(*parts) if parts else exp.true()
+
+
+def conditions(d) -> list[ir.Condition]:
+    """The conditions a definition evaluates: a segment's rule, a score's rules, a lifecycle's stages."""
+    if isinstance(d, ir.Segment):
+        return [d.rule]
+    if isinstance(d, ir.Score):
+        return [r.when for r in d.rules]
+    if isinstance(d, ir.Lifecycle):
+        return [s.when for s in d.stages]
+    return []
 
 
 def leaves(c: ir.Condition):
