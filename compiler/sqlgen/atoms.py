@@ -21,6 +21,10 @@ def any_of(*conditions: exp.Expression) -> exp.Expression:
     return exp.or_(*conditions, copy=False)  # bound by render(): a dbt macro call or a literal
 
 
+def is_not_null(value: exp.Expression) -> exp.Expression:
+    return exp.Not(this=exp.Is(this=value, expression=exp.Null()))
+
+
 def literal(value) -> exp.Expression:
     """A Python value as a typed SQL literal (never spliced into SQL text)."""
     if isinstance(value, bool):

@@ -154,7 +154,7 @@ class Direct:
                                         on=exp.EQ(this=exp.column("contact_id", latest), expression=key),
                                         join_type="inner")
                                   .select(exp.Literal.number(1)))
-            parts.append(all_of(exp.Not(this=exp.Is(this=last, expression=exp.Null())), exp.Not(this=followed)))
+            parts.append(all_of(atoms.is_not_null(last), exp.Not(this=followed)))
         return all_of(*parts)
 
     def score(self, s: ir.Score) -> exp.Expression:
@@ -245,5 +245,5 @@ class Direct:
         key = exp.column(self.project.contacts.key, table=C)
         query = (exp.select(key.as_("contact_id", copy=False), value.as_("expected", copy=False), copy=False)
                  .from_(source_table("contacts").as_(C, copy=False), copy=False)
-                 .where(exp.Not(this=exp.Is(this=key.copy(), expression=exp.Null())), copy=False))
+                 .where(atoms.is_not_null(key.copy()), copy=False))
         return query.where(sample, copy=False) if sample is not None else query

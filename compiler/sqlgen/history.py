@@ -107,7 +107,7 @@ def _sync_rows(project: ir.Project, sync: ir.Sync, members: exp.Select, extra=()
         .from_(members.subquery("m"))
         .join(source_table("contacts").as_("c", copy=False), on=exp.EQ(this=exp.column(key, "c"),
                                                          expression=exp.column("contact_id", "m")), join_type="inner")
-        .where(exp.Not(this=exp.Is(this=exp.column(sync.identifier, "c"), expression=exp.Null()))))
+        .where(atoms.is_not_null(exp.column(sync.identifier, "c"))))
     return (exp.select(*columns, *(e.alias_or_name for e in extra)).from_(ranked.subquery("ranked"))
             .where(exp.EQ(this=exp.column("segc_rank"), expression=exp.Literal.number(1))))
 

@@ -69,28 +69,21 @@ def blockers(project: ir.Project) -> list[str]:
     return sorted(set(reasons))
 
 
-def _not_null(column: str) -> exp.Expression:
-    return exp.Not(this=exp.Is(this=exp.column(column), expression=exp.Null()))
-
-
 def contact_hashes(project: ir.Project, only: exp.Select | None = None) -> exp.Select:
     """One hash of all the columns per contact (a changed row changes its hash); with `only`, of those."""
     key = project.contacts.key
     columns = [exp.column(key)] + [exp.column(c) for c, _ in project.contacts.columns]
     query = (exp.select(exp.column(key).as_(CID, copy=False), exp.Anonymous(this="HASH", expressions=columns)
                         .as_("segc_hash", copy=False))
-             .from_(source_table("contacts")).where(_not_null(key)))
+             .from_(source_table("contacts")).where(atoms.is_not_null(exp.column(key))))
     return query.where(exp.In(this=exp.column(key), query=only.subquery(copy=True)), copy=False) if only else query
 
 
 def _counted(stream: ir.Stream, until: exp.Expression) -> exp.Select:
     """How many rows of `stream` count at instant `until`."""
     return (exp.select(exp.Count(this=exp.Star())).from_(source_table(stream.name))
-            .where(all_of(exp.LTE(this=exp.column(stream.timestamp), expression=until), _not_null(stream.contact_key))))
-
-
-def _streams(plan: Plan) -> list:
-    return [f for f in plan.streams.values() if f.read]
+            .where(all_of(exp.LTE(this=exp.column(stream.timestamp), expression=until),
+                          atoms.is_not_null(exp.column(stream.contact_key)))))
 
 
 def state(plan: Plan, fingerprint: str) -> exp.Select:
@@ -98,7 +91,7 @@ def state(plan: Plan, fingerprint: str) -> exp.Select:
     select = [exp.cast(AS_OF.copy(), "TIMESTAMP").as_("as_of", copy=False),
               atoms.literal(fingerprint).as_("fingerprint", copy=False), exp.true().as_("complete", copy=False)]
     select += [exp.Subquery(this=_counted(f.stream, AS_OF.copy())).as_(f"rows_{f.stream.name}", copy=False)
-               for f in _streams(plan)]
+               for f in plan.read_streams()]
     return exp.select(*select)
 
 
@@ -108,7 +101,7 @@ def resumable(plan: Plan, fingerprint: str) -> exp.Select:
              exp.LTE(this=exp.column("as_of"), expression=AS_OF.copy())]
     tests += [exp.EQ(this=exp.column(f"rows_{f.stream.name}"),
                      expression=exp.Subquery(this=_counted(f.stream, exp.column("as_of", STATE))))
-              for f in _streams(plan)]
+              for f in plan.read_streams()]
     return exp.select(exp.Count(this=exp.Star())).from_(sibling_table(STATE).as_(STATE, copy=False)).where(all_of(*tests))
 
 
@@ -131,13 +124,13 @@ def _moved_rows(f) -> exp.Select:
         readers = None if d in f.edges else _read_by(f, {k for k, ds in f.reach.items() if d in ds})
         moved.append(all_of(crossed, readers) if readers is not None else crossed)
     return (exp.select(exp.column(s.contact_key).as_(CID, copy=False)).from_(source_table(s.name))
-            .where(all_of(exp.LTE(this=ts.copy(), expression=AS_OF.copy()), _not_null(s.contact_key),
-                          exp.paren(any_of(*moved)))))
+            .where(all_of(exp.LTE(this=ts.copy(), expression=AS_OF.copy()),
+                          atoms.is_not_null(exp.column(s.contact_key)), exp.paren(any_of(*moved)))))
 
 
 def changed(project: ir.Project, plan: Plan) -> exp.Select:
     """The contacts whose results may differ from the previous build's (see the module doc)."""
-    parts = [_moved_rows(f) for f in _streams(plan)]
+    parts = [_moved_rows(f) for f in plan.read_streams()]
     on = exp.EQ(this=exp.column(CID, "c"), expression=exp.column(CID, "h"))
     parts.append(exp.select(exp.func("COALESCE", exp.column(CID, "c"), exp.column(CID, "h")).as_(CID, copy=False))
                  .from_(contact_hashes(project).subquery("c", copy=False))
@@ -152,7 +145,7 @@ def changed(project: ir.Project, plan: Plan) -> exp.Select:
         flips = [exp.NullSafeNEQ(this=v, expression=at_previous(v.copy())) for v in values]
         key = project.contacts.key
         parts.append(exp.select(exp.column(key).as_(CID, copy=False)).from_(source_table("contacts"))
-                     .where(all_of(_not_null(key), exp.paren(any_of(*flips)))))
+                     .where(all_of(atoms.is_not_null(exp.column(key)), exp.paren(any_of(*flips)))))
     return exp.union(*parts, distinct=True, copy=False) if len(parts) > 1 else parts[0]
 
 

@@ -48,8 +48,7 @@ def long_table(plan: Plan, kind: str, defs, columns) -> exp.Expression:
         if kind == "segment":
             query = query.where(exp.column(plan.column("segment", d.name)))
         if kind == "rfm":
-            query = query.where(exp.Not(this=exp.Is(this=exp.column(plan.column("rfm", d.name, "_r")),
-                                                   expression=exp.Null())))
+            query = query.where(atoms.is_not_null(exp.column(plan.column("rfm", d.name, "_r"))))
         parts.append(query)
     empty = exp.select(exp.column("contact_id"), exp.cast(exp.Null(), "VARCHAR").as_(kind, copy=False),
                        *(exp.cast(exp.Null(), typ).as_(name, copy=False) for name, typ, _ in columns), _as_of()
@@ -76,8 +75,8 @@ def members(plan: Plan, segments, results: exp.Select) -> exp.Select:
 
     `results` is a CTE: sqlglot unqualifies every column inside a DuckDB UNPIVOT, joins included.
     """
-    rows = _unpivoted(plan, segments, exp.Table(this=exp.to_identifier("segc_results")))
-    return rows.with_("segc_results", as_=results, copy=False)
+    rows = _unpivoted(plan, segments, exp.Table(this=exp.to_identifier(RESULTS)))
+    return rows.with_(RESULTS, as_=results, copy=False)
 
 
 def membership_view() -> exp.Select:

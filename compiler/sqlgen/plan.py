@@ -109,7 +109,7 @@ class StreamFacts:
         if latest.sql() not in known:
             known[latest.sql()] = (f"segc_latest_{len(known) + 1}", latest, flag)
         last = col(known[latest.sql()][0])
-        seen = atoms.window(last, rows.within) if rows.within else exp.Not(this=exp.Is(this=last, expression=exp.Null()))
+        seen = atoms.window(last, rows.within) if rows.within else atoms.is_not_null(last)
         count = exp.Count(this=exp.Case(ifs=[exp.If(this=seen, true=exp.Literal.number(1))]))
         counts = self.distinct.setdefault(column, {})
         if count.sql() not in counts:
@@ -151,7 +151,7 @@ class StreamFacts:
         select += [cond.as_(alias, copy=False) for alias, cond in self.filters.values()]
         rows = (exp.select(*select).from_(source_table(s.name))
                 .where(exp.LTE(this=col(s.timestamp), expression=AS_OF.copy()))
-                .where(exp.Not(this=exp.Is(this=col(s.contact_key), expression=exp.Null()))))
+                .where(atoms.is_not_null(col(s.contact_key))))
         needed = self.needed()
         if needed is not None:
             rows = rows.where(needed, copy=False)
@@ -163,7 +163,7 @@ class StreamFacts:
         for column, latest in sorted(self.latest.items()):
             value = self.value(column)
             per_value = (exp.select(col(CID), *(e.as_(alias, copy=False) for alias, e, _ in latest.values()))
-                         .from_(self.rows_cte).where(exp.Not(this=exp.Is(this=value, expression=exp.Null())))
+                         .from_(self.rows_cte).where(atoms.is_not_null(value))
                          .group_by(col(CID), value.copy()))
             flags = [flag for _, _, flag in latest.values()]
             if not any(isinstance(f, exp.Boolean) for f in flags):  # only rows some count reads
@@ -206,6 +206,10 @@ class Plan:
         self.index = {(kind, d.name): i + 1 for kind, defs in (
             ("segment", project.segments), ("score", project.scores), ("lifecycle", project.lifecycles),
             ("rfm", project.rfms)) for i, d in enumerate(defs)}
+
+    def read_streams(self) -> list[StreamFacts]:
+        """The streams some condition reads (known once the results have been built)."""
+        return [f for f in self.streams.values() if f.read]
 
     # -- column names of the results -------------------------------------------------------
 
@@ -256,7 +260,7 @@ class Plan:
         if c.not_followed_by is not None:
             last = facts.aggregate("MAX", c.rows, col(TS))
             followed = self.follow(last, c.rows.stream, c.not_followed_by, c.rows.within)
-            parts.append(all_of(exp.Not(this=exp.Is(this=last, expression=exp.Null())),
+            parts.append(all_of(atoms.is_not_null(last),
                                   exp.Is(this=followed, expression=exp.Null())))
         return all_of(*parts)
 
@@ -406,11 +410,11 @@ class Plan:
 
         contact_cols = [col(p.contacts.key).as_(CID, copy=False)] + [col(c) for c, _ in p.contacts.columns]
         contacts = (exp.select(*contact_cols).from_(source_table("contacts"))
-                    .where(exp.Not(this=exp.Is(this=col(p.contacts.key), expression=exp.Null()))))
+                    .where(atoms.is_not_null(col(p.contacts.key))))
         if only is not None:
             contacts = contacts.where(exp.In(this=col(p.contacts.key), query=only.subquery(copy=True)), copy=False)
         ctes = [("contacts", contacts)]
-        used = [f for f in self.streams.values() if f.read]
+        used = self.read_streams()
         for f in used:
             ctes += f.ctes(only)
         follows = self.follow_ctes()
