@@ -114,12 +114,17 @@ def segc_build(db: Path, ws: Workspace) -> tuple[float, float, float]:
     """(`segc build` wall seconds for the models, their SQL seconds, rule tests seconds)."""
     emit.write(ws.load(), ws.dbt_dir)
     started = time.perf_counter()
-    run = dbt(MODELS + as_of_vars(), ws.dbt_dir, db)
+    sql = models_sql(MODELS + as_of_vars(), db, ws)
     wall = time.perf_counter() - started
-    assert run.returncode == 0, "\n".join(run.output[-20:])
-    sql = sum(r["execution_time"] for r in run.results)
     tests = timed(lambda: dbt(TESTS + as_of_vars(), ws.dbt_dir, db))
     return wall, sql, tests
+
+
+def models_sql(args: list[str], db: Path, ws: Workspace) -> float:
+    """Run dbt with `args`; the seconds its models' SQL took (dbt's execution times)."""
+    run = dbt(args, ws.dbt_dir, db)
+    assert run.returncode == 0, "\n".join(run.output[-20:])
+    return sum(r["execution_time"] for r in run.results)
 
 
 MODELS = ["run", "--select", "segc_results", "segment_membership"]
@@ -138,13 +143,8 @@ def as_of_vars(as_of: datetime = AS_OF) -> list[str]:
 
 def incremental_build(db: Path, ws: Workspace) -> tuple[float, float, int]:
     """(SQL seconds of a full build at AS_OF − 1 day, of the next day's incremental one, contacts recomputed)."""
-    def run(as_of, *extra):
-        result = dbt(INCREMENTAL_MODELS + list(extra) + as_of_vars(as_of), ws.dbt_dir, db)
-        assert result.returncode == 0, "\n".join(result.output[-20:])
-        return sum(r["execution_time"] for r in result.results)
-
-    full = run(AS_OF - timedelta(days=1), "--full-refresh")
-    delta = run(AS_OF)
+    full = models_sql(INCREMENTAL_MODELS + ["--full-refresh"] + as_of_vars(AS_OF - timedelta(days=1)), db, ws)
+    delta = models_sql(INCREMENTAL_MODELS + as_of_vars(AS_OF), db, ws)
     with duckdb.connect(str(db)) as con:
         changed = con.execute("select count(*) from segments_internal.segc_changed").fetchone()[0]
     return full, delta, changed

@@ -295,13 +295,14 @@ MEMBERSHIP_VIEW = ("-- The kept members (segc_members), stamped with this build'
 INCREMENTAL_OFF = "-- settings.incremental is on, but every build recomputes every contact: {}.\n"
 
 
-def _kept_per_contact(key: str, depends: str = "") -> str:
-    """Head of a table kept across builds whose changed contacts' rows are replaced (then `{% else %}`
-    and the query for every contact follow)."""
+def _kept_per_contact(key: str, changed: str, every: str, depends: str = "") -> str:
+    """A table kept across builds: the rows of the changed contacts are replaced by `changed`'s, or all
+    rows by `every`'s (first build, --full-refresh, or a previous state that cannot be trusted)."""
     return (f"-- depends_on: {{{{ ref('segc_changed') }}}}\n{depends}"
             "{{ config(materialized='incremental', incremental_strategy='append', "
             f"pre_hook=\"{{{{ segc_forget_changed(ref('segc_changed'), '{key}') }}}}\") }}}}\n"
-            "{% if is_incremental() and not segc_everything_changed(ref('segc_changed')) %}\n")
+            "{% if is_incremental() and not segc_everything_changed(ref('segc_changed')) %}\n"
+            + changed + "{% else %}\n" + every + "{% endif %}\n")
 
 
 def _incremental_models(project: ir.Project, plan: Plan, dialect: str) -> dict[str, str]:
@@ -322,11 +323,11 @@ def _incremental_models(project: ir.Project, plan: Plan, dialect: str) -> dict[s
             + "{% endset %}\n{% if segc_resumable(resumable) %}\n{% set segc_previous = segc_previous_as_of() %}\n"
             + changed + "{% else %}\n"
             + render_dbt(incremental.everything(project), project, dialect) + "{% endif %}\n"),
-        internal + "segc_members.sql": HEADER + _kept_per_contact("contact_id") + delta + "{% else %}\n" + full
-        + "{% endif %}\n",
-        internal + "segc_contact_hashes.sql": HEADER + _kept_per_contact("segc_cid", "-- depends_on: {{ ref('segc_members') }}\n") + render_dbt(
-            incremental.contact_hashes(project, only), project, dialect) + "{% else %}\n" + render_dbt(
-            incremental.contact_hashes(project), project, dialect) + "{% endif %}\n",
+        internal + "segc_members.sql": HEADER + _kept_per_contact("contact_id", delta, full),
+        internal + "segc_contact_hashes.sql": HEADER + _kept_per_contact(
+            CID, render_dbt(incremental.contact_hashes(project, only), project, dialect),
+            render_dbt(incremental.contact_hashes(project), project, dialect),
+            "-- depends_on: {{ ref('segc_members') }}\n"),
         internal + "segc_state.sql": HEADER + "-- depends_on: {{ ref('segc_contact_hashes') }}\n" + render_dbt(
             incremental.state(plan, fingerprint), project, dialect),
     }
