@@ -85,8 +85,17 @@ def definition_hashes(project: ir.Project) -> dict[tuple[str, str], str]:
     return done
 
 
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
+    """libyaml's emitter when present (PyYAML's otherwise). Multi-line strings are literal blocks:
+    more readable, and the two emitters fold double-quoted strings differently."""
+
+
+_Dumper.add_representer(str, lambda dumper, value: dumper.represent_scalar(
+    "tag:yaml.org,2002:str", value, style="|" if "\n" in value else None))
+
+
 def _yaml(data) -> str:
-    return YAML_HEADER + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    return YAML_HEADER + yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 def _sources(project: ir.Project) -> dict:

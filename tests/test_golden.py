@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlglot
+import yaml
 
 from compiler.cli import main
 from compiler.emit import render
@@ -47,3 +48,20 @@ def test_dbt_results_model():
     check(GOLDEN / "dbt" / "segc_results.sql", files["models/internal/segc_results.sql"])
     check(GOLDEN / "dbt" / "assert_segment_abandoned_cart_24h.sql",
           files["tests/rules/assert_segment_abandoned_cart_24h.sql"])
+
+
+def test_libyaml_and_pyyaml_write_the_same_yaml(monkeypatch):
+    """schema.yml and sources.yml do not depend on whether PyYAML has libyaml."""
+    from compiler import emit
+
+    project = Workspace(ROOT).load()
+    fast = render(project)
+
+    class Pure(yaml.SafeDumper):
+        pass
+
+    Pure.add_representer(str, emit._Dumper.yaml_representers[str])
+    monkeypatch.setattr(emit, "_Dumper", Pure)
+    pure = render(project)
+    for name in ("models/schema.yml", "models/sources.yml"):
+        assert fast[name] == pure[name]

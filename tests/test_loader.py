@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -175,3 +176,26 @@ def test_load_dir_reads_every_definitions_file_and_marks_unreadable_ones(tmp_pat
     ]
     assert [str(p) for p in problems] == [
         "segments/team/c.yml:2:7: error[SEG001]: file is not valid UTF-8 (save it with UTF-8 encoding)"]
+
+
+YAML_FILES = sorted(p for root in ("segments", "tests", "docs") for p in Path(root).rglob("*.y*ml"))
+
+
+@pytest.mark.parametrize("path", YAML_FILES, ids=str)
+def test_libyaml_and_pyyaml_read_every_file_the_same(path, monkeypatch):
+    """The fast path (libyaml) gives the same data, positions and problems as PyYAML, on every
+    YAML file of the repository, broken projects included."""
+    import compiler.loader as loader
+
+    fast = loader.load_file(path, "f.yml")
+    monkeypatch.setattr(loader, "_LIBYAML", None)
+    assert fast == loader.load_file(path, "f.yml")
+
+
+@pytest.mark.parametrize("text", ["a: {b: 1,\tc: 2}\n", "a: {b: }\n", "a: &x [*x]\n", "a: [1, 2\n", "a: b: c\n"])
+def test_texts_where_libyaml_differs_are_read_by_pyyaml(text, monkeypatch):
+    import compiler.loader as loader
+
+    fast = loader.load_text(text, "f.yml")
+    monkeypatch.setattr(loader, "_LIBYAML", None)
+    assert fast == loader.load_text(text, "f.yml")

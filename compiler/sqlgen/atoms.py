@@ -169,6 +169,9 @@ def _string_array(node: exp.Array) -> bool:
         isinstance(e, exp.Literal) and e.is_string for e in node.expressions)
 
 
+_REWRITTEN = (exp.TimeToUnix, exp.EndsWith, exp.RegexpLike, exp.Array)
+
+
 def _needs_rewrite(node: exp.Expression, dialect: str) -> bool:
     if isinstance(node, exp.TimeToUnix):
         return dialect not in EPOCH_DIALECTS
@@ -183,7 +186,7 @@ def _needs_rewrite(node: exp.Expression, dialect: str) -> bool:
 
 def portable(tree: exp.Expression, dialect: str) -> exp.Expression:
     """`tree` with the constructs listed above rewritten for `dialect` (the same tree if none occurs)."""
-    if not any(_needs_rewrite(node, dialect) for node in tree.walk()):
+    if not any(_needs_rewrite(node, dialect) for node in tree.find_all(*_REWRITTEN)):
         return tree
 
     def rewrite(node: exp.Expression) -> exp.Expression:

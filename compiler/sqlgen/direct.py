@@ -13,7 +13,7 @@ from .. import ir
 from . import atoms
 from .atoms import AS_OF, all_of, any_of
 from .plan import RFM_COLUMNS, days_between, first_last_test, grade_test, rfm_segment_test, row_filter_sql
-from .relations import ref_table, source_table
+from .relations import joined, ref_table, source_table
 
 C = "c"  # alias of the contact row being evaluated
 
@@ -150,9 +150,8 @@ class Direct:
             plain = ir.RowFilter(second.stream, second.events, second.where)
             key = exp.column(self.project.stream(second.stream).contact_key, table=follow)
             followed = exp.Exists(this=self.rows(plain, follow, after=last_at.copy(), until=until)
-                                  .join(self.latest(c.rows, self._alias()).subquery(latest),
-                                        on=exp.EQ(this=exp.column("contact_id", latest), expression=key),
-                                        join_type="inner")
+                                  .join(joined(self.latest(c.rows, self._alias()).subquery(latest), "inner",
+                                                on=exp.EQ(this=exp.column("contact_id", latest), expression=key)))
                                   .select(exp.Literal.number(1)))
             parts.append(all_of(atoms.is_not_null(last), exp.Not(this=followed)))
         return all_of(*parts)
@@ -202,7 +201,7 @@ class Direct:
                .select(exp.column(self.project.contacts.key, table=C).as_("contact_id", copy=False),
                        exp.func("MAX", ts).as_("last_at", copy=False), exp.func("COUNT", exp.Star()).as_("frequency", copy=False),
                        exp.func("SUM", money).as_("monetary", copy=False))
-               .join(source_table("contacts").as_(C, copy=False), join_type="cross")
+               .join(joined(source_table("contacts").as_(C, copy=False), "cross"))
                .group_by(exp.column(self.project.contacts.key, table=C)))
         n = exp.Subquery(this=exp.select(exp.func("COUNT", exp.Star())).from_(per.subquery("n")))
 

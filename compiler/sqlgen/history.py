@@ -13,7 +13,7 @@ from sqlglot import exp
 from .. import ir
 from . import atoms
 from .atoms import AS_OF, all_of
-from .relations import ref_table, source_table, this_table
+from .relations import joined, ref_table, source_table, this_table
 
 KEYS = ("contact_id", "segment")
 EPOCH_START = exp.cast(exp.Literal.string("1900-01-01 00:00:00"), "TIMESTAMP")
@@ -48,11 +48,11 @@ def changes(incremental: bool) -> exp.Expression:
         query = (exp.select(exp.column("contact_id", "h"), exp.column("segment", "h"), atoms.literal(change).as_("change", copy=False),
                             exp.cast(AS_OF.copy(), "TIMESTAMP").as_("as_of", copy=False), exp.column("definition_hash", "k"))
                  .from_(have.subquery("h"))
-                 .join(hashes.subquery("k"), on=exp.EQ(this=exp.column("segment", "h"), expression=exp.column("segment", "k")),
-                       join_type="left"))
+                 .join(joined(hashes.subquery("k"), "left",
+                              on=exp.EQ(this=exp.column("segment", "h"), expression=exp.column("segment", "k")))))
         if lack is None:
             return query
-        return (query.join(lack.subquery("l"), on=_on("h", "l"), join_type="left")
+        return (query.join(joined(lack.subquery("l"), "left", on=_on("h", "l")))
                 .where(exp.Is(this=exp.column("contact_id", "l"), expression=exp.Null())))
 
     if not incremental:
@@ -90,8 +90,8 @@ def summary(incremental: bool) -> exp.Select:
         exp.cast(AS_OF.copy(), "TIMESTAMP").as_("as_of", copy=False)).from_(
         exp.select("segment").from_(ref_table("segment_catalog")).subquery("c"))
     for k, sub in parts.items():
-        query = query.join(sub.subquery(k), on=exp.EQ(this=exp.column("segment", "c"), expression=exp.column("segment", k)),
-                           join_type="left")
+        on = exp.EQ(this=exp.column("segment", "c"), expression=exp.column("segment", k))
+        query = query.join(joined(sub.subquery(k), "left", on=on))
     if incremental:
         query = query.where(exp.GT(this=exp.cast(AS_OF.copy(), "TIMESTAMP"), expression=_latest_recorded()))
     return query
@@ -105,8 +105,8 @@ def _sync_rows(project: ir.Project, sync: ir.Sync, members: exp.Select, extra=()
         this=exp.func("ROW_NUMBER"), partition_by=[exp.column(sync.identifier, "c")],
         order=exp.Order(expressions=[exp.Ordered(this=exp.column(key, "c"))])).as_("segc_rank", copy=False))
         .from_(members.subquery("m"))
-        .join(source_table("contacts").as_("c", copy=False), on=exp.EQ(this=exp.column(key, "c"),
-                                                         expression=exp.column("contact_id", "m")), join_type="inner")
+        .join(joined(source_table("contacts").as_("c", copy=False), "inner", on=exp.EQ(this=exp.column(key, "c"),
+                                                         expression=exp.column("contact_id", "m"))))
         .where(atoms.is_not_null(exp.column(sync.identifier, "c"))))
     return (exp.select(*columns, *(e.alias_or_name for e in extra)).from_(ranked.subquery("ranked"))
             .where(exp.EQ(this=exp.column("segc_rank"), expression=exp.Literal.number(1))))
@@ -136,6 +136,6 @@ def sync_null_identifiers(project: ir.Project, sync: ir.Sync) -> exp.Select:
     key = project.contacts.key
     return (exp.select(exp.column("contact_id", "m"))
             .from_(exp.select("contact_id").from_(ref_table("segment_membership")).where(_of_segment(sync)).subquery("m"))
-            .join(source_table("contacts").as_("c", copy=False), on=exp.EQ(this=exp.column(key, "c"),
-                                                             expression=exp.column("contact_id", "m")), join_type="inner")
+            .join(joined(source_table("contacts").as_("c", copy=False), "inner", on=exp.EQ(this=exp.column(key, "c"),
+                                                             expression=exp.column("contact_id", "m"))))
             .where(exp.Is(this=exp.column(sync.identifier, "c"), expression=exp.Null())))

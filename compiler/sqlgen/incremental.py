@@ -22,7 +22,7 @@ from .. import ir
 from . import atoms
 from .atoms import AS_OF, PREVIOUS_AS_OF, all_of, any_of
 from .plan import CID, Plan, conditions, leaves, references
-from .relations import sibling_table, source_table
+from .relations import joined, sibling_table, source_table
 
 STATE = "segc_state"
 HASHES = "segc_contact_hashes"
@@ -134,7 +134,7 @@ def changed(project: ir.Project, plan: Plan) -> exp.Select:
     on = exp.EQ(this=exp.column(CID, "c"), expression=exp.column(CID, "h"))
     parts.append(exp.select(exp.func("COALESCE", exp.column(CID, "c"), exp.column(CID, "h")).as_(CID, copy=False))
                  .from_(contact_hashes(project).subquery("c", copy=False))
-                 .join(sibling_table(HASHES).as_("h", copy=False), on=on, join_type="full")
+                 .join(joined(sibling_table(HASHES).as_("h", copy=False), "full", on=on))
                  .where(exp.NullSafeNEQ(this=exp.column("segc_hash", "c"), expression=exp.column("segc_hash", "h"))))
     reached, _ = _reached(project)
     timed = {a.predicate for c in reached for a in leaves(c)

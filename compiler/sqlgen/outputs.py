@@ -9,7 +9,7 @@ from . import atoms
 from .atoms import AS_OF, any_of
 from .direct import Direct
 from .plan import RFM_COLUMNS, Plan, grade_test
-from .relations import ref_table
+from .relations import joined, ref_table
 
 RESULTS = "segc_results"
 MEMBERS = "segc_members"
@@ -134,7 +134,7 @@ def _disagreements(expected: exp.Select, actual: exp.Select, differs) -> exp.Sel
     return (exp.select(exp.func("COALESCE", exp.column("contact_id", "e"), exp.column("contact_id", "a")).as_("contact_id", copy=False),
                        exp.Star())
             .from_(expected.subquery("e", copy=False), copy=False)
-            .join(actual.subquery("a", copy=False), on=on, join_type="full", copy=False)
+            .join(joined(actual.subquery("a", copy=False), "full", on=on), copy=False)
             .where(differs, copy=False))
 
 

@@ -24,7 +24,7 @@ from .. import ir
 from ..graph import layers
 from . import atoms
 from .atoms import AS_OF, all_of, any_of
-from .relations import source_table
+from .relations import joined, source_table
 
 CID = "segc_cid"  # the contact key inside the plan; a contacts column may be called contact_id
 TS = "segc_ts"
@@ -305,8 +305,8 @@ class Plan:
             on = exp.EQ(this=col(CID, "r"), expression=col(CID, "f"))
             query = (exp.select(col(CID, "f"), *(agg.as_(alias, copy=False) for alias, agg, _ in columns.values()))
                      .from_(exp.Table(this=exp.to_identifier(self.streams[first].facts_cte)).as_("f", copy=False))
-                     .join(exp.Table(this=exp.to_identifier(self.streams[second].rows_cte)).as_("r", copy=False),
-                           on=on, join_type="inner")
+                     .join(joined(exp.Table(this=exp.to_identifier(self.streams[second].rows_cte)).as_("r", copy=False),
+                                  "inner", on=on))
                      .where(any_of(*(flag.copy() for _, _, flag in columns.values())))
                      .group_by(col(CID, "f")))
             out.append((f"follow_{first}_{second}", query))
@@ -379,8 +379,8 @@ class Plan:
                              exp.cast(money, NUMBER).as_("monetary", copy=False), score(last).as_("r", copy=False), score(freq).as_("f", copy=False),
                              score(money).as_("m", copy=False))
                   .from_(exp.Table(this=exp.to_identifier("contacts")).as_("c", copy=False))
-                  .join(exp.Table(this=exp.to_identifier(facts.facts_cte)).as_("x", copy=False),
-                        on=exp.EQ(this=col(CID, "c"), expression=col(CID, "x")), join_type="inner")
+                  .join(joined(exp.Table(this=exp.to_identifier(facts.facts_cte)).as_("x", copy=False), "inner",
+                               on=exp.EQ(this=col(CID, "c"), expression=col(CID, "x"))))
                   .where(exp.GT(this=freq, expression=exp.Literal.number(0))))
         ifs = [exp.If(this=rfm_segment_test(seg), true=atoms.literal(seg.name)) for seg in r.segments]
         out = [col(CID)] + [col(c).as_(f"{name}_{c}", copy=False) for c in RFM_COLUMNS[:-1]]
@@ -420,10 +420,10 @@ class Plan:
         follows = self.follow_ctes()
         ctes += follows + rfm_ctes
         base = exp.select(exp.Star()).from_("contacts")
-        joined = [name for f in used for name in f.joinable] + [name for name, _ in follows] + \
+        per_contact = [name for f in used for name in f.joinable] + [name for name, _ in follows] + \
             [self.column("rfm", r.name) for r in p.rfms]
-        for name in joined:
-            base = base.join(exp.Table(this=exp.to_identifier(name)), using=[CID], join_type="left", copy=False)
+        for name in per_contact:
+            base = base.join(joined(exp.Table(this=exp.to_identifier(name)), "left", using=[CID]), copy=False)
         ctes.append(("base", base))
         ctes += layer_ctes
         last = ctes[-1][0]

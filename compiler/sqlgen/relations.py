@@ -31,6 +31,17 @@ def ref_table(model: str) -> exp.Table:
     return exp.Table(this=exp.to_identifier(_REF + model))
 
 
+def joined(table: exp.Expression, how: str, on: exp.Expression | None = None,
+           using: list[str] | None = None) -> exp.Join:
+    """A `how` ("left", "full", "inner" or "cross") JOIN of `table`, for Select.join: built directly,
+    because Select.join(join_type=...) parses the join type (a third of compiling 1,000 rule tests)."""
+    side = how.upper() if how in ("left", "right", "full") else None
+    join = exp.Join(this=table, side=side, kind=None if side else how.upper(), on=on)
+    if using:
+        join.set("using", [exp.to_identifier(u) for u in using])
+    return join
+
+
 def this_table() -> exp.Table:
     """The incremental model's own existing table (`{{ this }}`)."""
     return exp.Table(this=exp.to_identifier(_THIS))
@@ -106,7 +117,7 @@ def functions_called(sql: str, dialect: str) -> set[str]:
 
 def guard(tree: exp.Expression, dialect: str) -> None:
     """Refuse constructs that sqlglot would translate into another meaning for `dialect`."""
-    for node in tree.walk():
+    for node in tree.find_all(exp.Anonymous, exp.ArrayAgg, exp.GroupConcat, exp.RegexpLike, *_NEVER):
         if isinstance(node, exp.Anonymous) and node.name.upper() not in NATIVE.get(dialect, ()):
             raise UnportableSQL(f"function {node.name}() is unknown to sqlglot: it would reach {dialect} unchanged")
         reason = _NEVER.get(type(node))
