@@ -5,7 +5,8 @@ previous build (as_of T0, kept in `segc_state`) and this one (T1) they can chang
 
 - with a stream row in (T0, T1] (newly counted), or in (T0 − D, T1 − D] for a duration D that some
   result measures back from as_of (a row leaving a window, a first/last timestamp crossing an edge);
-- whose contact row was added, changed or deleted (one hash per contact, in `segc_contact_hashes`);
+- whose contact row was added or deleted, or changed in a column some condition reads (one hash
+  per contact, in `segc_contact_hashes`);
 - for whom an attribute test on time (`within`, `older_than`, `age`) differs between T0 and T1.
 
 `segc_changed` lists them; `segc_members` deletes their rows and inserts their recomputed ones.
@@ -70,9 +71,12 @@ def blockers(project: ir.Project) -> list[str]:
 
 
 def contact_hashes(project: ir.Project, only: exp.Select | None = None) -> exp.Select:
-    """One hash of all the columns per contact (a changed row changes its hash); with `only`, of those."""
+    """One hash per contact of the columns the membership reads (an edit there changes it); with
+    `only`, of those contacts. Edits to other columns change no membership and recompute nothing."""
     key = project.contacts.key
-    columns = [exp.column(key)] + [exp.column(c) for c, _ in project.contacts.columns]
+    reached, _ = _reached(project)
+    read = {a.predicate.column for c in reached for a in leaves(c) if isinstance(a, ir.Attribute)}
+    columns = [exp.column(key)] + [exp.column(c) for c, _ in project.contacts.columns if c in read and c != key]
     query = (exp.select(exp.column(key).as_(CID, copy=False), exp.Anonymous(this="HASH", expressions=columns)
                         .as_("segc_hash", copy=False))
              .from_(source_table("contacts")).where(atoms.is_not_null(exp.column(key))))
