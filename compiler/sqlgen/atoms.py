@@ -54,7 +54,12 @@ def window(ts: exp.Expression, duration: ir.Duration) -> exp.Expression:
 
 
 def _true_if_null(cond: exp.Expression, default: bool) -> exp.Expression:
-    return exp.func("COALESCE", exp.paren(cond, copy=False), exp.Boolean(this=default))
+    return exp.Coalesce(this=exp.paren(cond, copy=False), expressions=[exp.Boolean(this=default)])
+
+
+def _own(value: exp.Expression) -> exp.Expression:
+    """`value` itself when it is not part of a tree yet, else a copy (a node has one parent)."""
+    return value.copy() if value.parent is not None else value
 
 
 _BINARY = {"eq": exp.EQ, "ne": exp.NEQ, "gt": exp.GT, "gte": exp.GTE, "lt": exp.LT, "lte": exp.LTE}
@@ -62,6 +67,7 @@ _BINARY = {"eq": exp.EQ, "ne": exp.NEQ, "gt": exp.GT, "gte": exp.GTE, "lt": exp.
 
 def compare(value: exp.Expression, op: str, operand, null_is: bool = False) -> exp.Expression:
     """`value OP operand` as a two-valued condition: NULL becomes `null_is`."""
+    value = _own(value)
     if op in _BINARY:
         cond = _BINARY[op](this=value, expression=literal(operand))
     elif op == "between":
@@ -99,7 +105,7 @@ def as_timestamp(value: exp.Expression, typ: str) -> exp.Expression:
 
 def predicate(value: exp.Expression, p: ir.Predicate) -> exp.Expression:
     """One column operator, two-valued: false on NULL except ne, not_in and is_null: true."""
-    op, v = p.op, p.value
+    op, v, value = p.op, p.value, _own(value)
     if op == "is_null":
         isnull = exp.Is(this=value, expression=exp.Null())
         return isnull if v else exp.Not(this=isnull)
