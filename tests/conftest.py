@@ -1,4 +1,3 @@
-import os
 import sys
 from pathlib import Path
 
@@ -17,9 +16,3 @@ def pytest_configure(config):
 def pytest_collection_modifyitems(items):
     """Start the slowest modules first, so that parallel workers (pytest-xdist) finish together."""
     items.sort(key=lambda item: item.path.name not in FIRST)
-
-
-def pytest_xdist_auto_num_workers(config):
-    """`-n auto`: one worker per core, plus one. The workers spend about half their time waiting for
-    dbt, Spark and PostgreSQL processes, so a spare worker keeps the cores busy."""
-    return (os.cpu_count() or 1) + 1
