@@ -140,7 +140,8 @@ def _disagreements(expected: exp.Select, actual: exp.Select, differs) -> exp.Sel
 
 def _published_rows(model: str, kind: str, name: str, columns, direct: Direct | None = None) -> exp.Select:
     query = (exp.select(exp.column("contact_id"), *(exp.column(c) for c in columns))
-             .from_(ref_table(model)).where(exp.EQ(this=exp.column(kind), expression=atoms.literal(name))))
+             .from_(ref_table(model), copy=False)
+             .where(exp.EQ(this=exp.column(kind), expression=atoms.literal(name)), copy=False))
     sample = direct.in_sample(exp.column("contact_id")) if direct else None
     return query.where(sample, copy=False) if sample is not None else query
 

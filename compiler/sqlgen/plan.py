@@ -402,7 +402,7 @@ class Plan:
         for i, group in enumerate(layers(deps)):
             exprs = [e for key in group for e in getattr(self, key[0])(defs[key])]
             source = layer_ctes[-1][0] if layer_ctes else "base"
-            layer_ctes.append((f"layer_{i + 1}", exp.select(exp.Star(), *exprs).from_(source)))
+            layer_ctes.append((f"layer_{i + 1}", exp.select(exp.Star(), *exprs).from_(source, copy=False)))
             grades = [e for key in group if key[0] == "score" for e in self.grade(defs[key])]
             if grades:
                 layer_ctes.append((f"layer_{i + 1}_grades", exp.select(exp.Star(), *grades).from_(f"layer_{i + 1}")))
