@@ -294,8 +294,8 @@ INCREMENTAL_DOCS = {
                     "every contact).",
     "segc_members": "The members, kept between builds: each build replaces the rows of the changed contacts "
                     "(internal; read segments.segment_membership).",
-    "segc_contact_hashes": "A hash of every contact's row at the previous build, to find edited, added and "
-                           "deleted contacts (internal).",
+    "segc_contact_hashes": "Per contact, a hash of the columns some condition reads, as of the previous build, "
+                           "to find edited, added and deleted contacts (internal).",
     "segc_state": "What the next build resumes from: as_of, the compiled definitions' fingerprint, whether the "
                   "build completed, each stream's row count at as_of (internal).",
 }

@@ -33,7 +33,7 @@ def ref_table(model: str) -> exp.Table:
 
 def joined(table: exp.Expression, how: str, on: exp.Expression | None = None,
            using: list[str] | None = None) -> exp.Join:
-    """A `how` ("left", "full", "inner" or "cross") JOIN of `table`, for Select.join: built directly,
+    """A `how` ("left", "right", "full", "inner" or "cross") JOIN of `table`, for Select.join: built directly,
     because Select.join(join_type=...) parses the join type (a third of compiling 1,000 rule tests)."""
     side = how.upper() if how in ("left", "right", "full") else None
     join = exp.Join(this=table, side=side, kind=None if side else how.upper(), on=on)
