@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from compiler.cli import build_parser, main
+from compiler.scaffold import MACROS
 
 COMMANDS = sorted(build_parser()._subparsers._group_actions[0].choices)
 
@@ -32,6 +35,12 @@ def test_init_scaffolds_a_valid_project(tmp_path, capsys):
         assert (tmp_path / "crm" / path).is_file(), path
     assert main(["validate", "--project", str(tmp_path / "crm")]) == 0
     assert main(["init", str(tmp_path / "crm")]) == 1  # never overwrites definitions
+
+
+def test_the_repository_macros_are_the_ones_segc_writes():
+    """macros/ holds a copy of compiler/scaffold.MACROS (what `segc init` writes); the two must not drift."""
+    macros = Path(__file__).resolve().parents[1] / "macros"
+    assert {p.name: p.read_text() for p in macros.glob("*.sql")} == MACROS
 
 
 def test_invalid_definitions_exit_1(tmp_path, capsys):
