@@ -114,15 +114,15 @@ def segc_build(db: Path, ws: Workspace) -> tuple[float, float, float]:
     """(`segc build` wall seconds for the models, their SQL seconds, rule tests seconds)."""
     emit.write(ws.load(), ws.dbt_dir)
     started = time.perf_counter()
-    sql = models_sql(MODELS + as_of_vars(), db, ws)
+    sql = models_sql(MODELS, db, ws)
     wall = time.perf_counter() - started
-    tests = timed(lambda: dbt(TESTS + as_of_vars(), ws.dbt_dir, db))
+    tests = timed(lambda: dbt(TESTS, ws.dbt_dir, db, as_of=str(AS_OF)))
     return wall, sql, tests
 
 
-def models_sql(args: list[str], db: Path, ws: Workspace) -> float:
-    """Run dbt with `args`; the seconds its models' SQL took (dbt's execution times)."""
-    run = dbt(args, ws.dbt_dir, db)
+def models_sql(args: list[str], db: Path, ws: Workspace, as_of: datetime = AS_OF) -> float:
+    """Run dbt with `args` at `as_of`; the seconds its models' SQL took (dbt's execution times)."""
+    run = dbt(args, ws.dbt_dir, db, as_of=str(as_of))
     assert run.returncode == 0, "\n".join(run.output[-20:])
     return sum(r["execution_time"] for r in run.results)
 
@@ -137,14 +137,10 @@ PEAK = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=s
         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
 
 
-def as_of_vars(as_of: datetime = AS_OF) -> list[str]:
-    return ["--vars", f"{{as_of: '{as_of}'}}"]
-
-
 def incremental_build(db: Path, ws: Workspace) -> tuple[float, float, int]:
     """(SQL seconds of a full build at AS_OF − 1 day, of the next day's incremental one, contacts recomputed)."""
-    full = models_sql(INCREMENTAL_MODELS + ["--full-refresh"] + as_of_vars(AS_OF - timedelta(days=1)), db, ws)
-    delta = models_sql(INCREMENTAL_MODELS + as_of_vars(AS_OF), db, ws)
+    full = models_sql(INCREMENTAL_MODELS + ["--full-refresh"], db, ws, AS_OF - timedelta(days=1))
+    delta = models_sql(INCREMENTAL_MODELS, db, ws)
     with duckdb.connect(str(db)) as con:
         changed = con.execute("select count(*) from segments_internal.segc_changed").fetchone()[0]
     return full, delta, changed
@@ -152,7 +148,7 @@ def incremental_build(db: Path, ws: Workspace) -> tuple[float, float, int]:
 
 def peak_gb(db: Path, ws: Workspace, args: list[str]) -> float:
     """Peak resident memory of one dbt invocation, in GB."""
-    command, env = dbt_invocation(args + as_of_vars(), ws.dbt_dir, db)
+    command, env = dbt_invocation(args, ws.dbt_dir, db, as_of=str(AS_OF))
     out = subprocess.run([sys.executable, "-c", PEAK, *command], cwd=ws.dbt_dir, env=env,
                          capture_output=True, text=True, check=True)
     return int(out.stdout.split()[-1]) / 1024 / 1024

@@ -119,8 +119,7 @@ def run_build(ws: Workspace, as_of: datetime, database: Path | None, select: lis
     if compile_project(ws, target) is None:
         return None
     _, adapter, _ = scaffold.target_dialect(ws.dbt_dir, target)
-    variables = {"as_of": as_of.isoformat(sep=" "), "segc_rebuild_history": rebuild_history}
-    args = ["build", "--vars", json.dumps(variables)]
+    args = ["build", "--vars", json.dumps({"segc_rebuild_history": rebuild_history})]
     if select:
         args += ["--select", *select]
     if exclude:
@@ -130,7 +129,7 @@ def run_build(ws: Workspace, as_of: datetime, database: Path | None, select: lis
     if target:
         args += ["--target", target]
     echo(f"building at as_of {as_of.isoformat(sep=' ')} ...")
-    return dbt(args, ws.dbt_dir, database if adapter == "duckdb" else None, echo=echo)
+    return dbt(args, ws.dbt_dir, database if adapter == "duckdb" else None, echo=echo, as_of=as_of.isoformat(sep=" "))
 
 
 def report(result: BuildResult, seconds: float) -> None:

@@ -27,9 +27,16 @@ class BuildResult:
         return [r for r in self.results if r["status"] in ("fail", "error")]
 
 
-def dbt_invocation(args: list[str], dbt_dir: Path, database: Path | None) -> tuple[list[str], dict[str, str]]:
-    """The command line and environment that run `dbt ARGS` on the project in `dbt_dir`."""
+def dbt_invocation(args: list[str], dbt_dir: Path, database: Path | None,
+                   as_of: str | None = None) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment that run `dbt ARGS` on the project in `dbt_dir`.
+
+    `as_of` goes in SEGC_AS_OF, not in `--vars`: dbt parses the whole project again when a var
+    changes, and the macro `segc_as_of` reads the variable only when executing.
+    """
     env = dict(os.environ, DBT_PROFILES_DIR=str(dbt_dir), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    if as_of is not None:
+        env["SEGC_AS_OF"] = as_of
     # An in-process Spark (target `spark`, method session) binds to loopback and runs this Python.
     env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     env.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -38,9 +45,9 @@ def dbt_invocation(args: list[str], dbt_dir: Path, database: Path | None) -> tup
     return [sys.executable, "-c", "from dbt.cli.main import cli; cli()", "--no-use-colors", *args], env
 
 
-def dbt(args: list[str], dbt_dir: Path, database: Path | None, echo=None) -> BuildResult:
-    """`dbt ARGS` in `dbt_dir`; each progress line is passed to `echo` as it arrives."""
-    command, env = dbt_invocation(args, dbt_dir, database)
+def dbt(args: list[str], dbt_dir: Path, database: Path | None, echo=None, as_of: str | None = None) -> BuildResult:
+    """`dbt ARGS` in `dbt_dir` at `as_of` (see dbt_invocation); each progress line is passed to `echo`."""
+    command, env = dbt_invocation(args, dbt_dir, database, as_of)
     run_results = dbt_dir / "target" / "run_results.json"
     if run_results.exists():
         run_results.unlink()

@@ -8,7 +8,7 @@
       {%- set row = run_query("select cast(max(as_of) as " ~ dbt.type_string() ~ "), max(as_of) > "
                               ~ segc_as_of() ~ " from " ~ feed).rows[0] -%}
       {%- if row[1] -%}
-        {{ exceptions.raise_compiler_error("as_of " ~ var('as_of', 'now') ~ " is earlier than the latest recorded build ("
+        {{ exceptions.raise_compiler_error("as_of " ~ segc_as_of_text() ~ " is earlier than the latest recorded build ("
            ~ row[0] ~ "): history only moves forward. To rebuild history on purpose, run segc build --rebuild-history") }}
       {%- endif -%}
     {%- endif -%}

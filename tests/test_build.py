@@ -41,7 +41,7 @@ def query(db: Path, sql: str):
 
 
 def run_rule_tests(ws: Workspace, db: Path, select: str):
-    return dbt(["test", "--select", select, "--vars", "{as_of: '2026-11-28 00:00:00'}"], ws.dbt_dir, db)
+    return dbt(["test", "--select", select], ws.dbt_dir, db, as_of="2026-11-28 00:00:00")
 
 
 def test_build_passes_every_test(built):
@@ -91,10 +91,11 @@ TAMPERING = [
 
 
 @pytest.mark.parametrize("test_name,tamper", TAMPERING, ids=[f"{t}-{i}" for i, (t, _) in enumerate(TAMPERING)])
-def test_rule_tests_fail_on_tampered_tables(built, tmp_path, test_name, tamper):
+def test_rule_tests_fail_on_tampered_tables(built, test_name, tamper):
     ws, db, build = built
     assert [r["status"] for r in build.results if r["unique_id"].split(".")[2] == test_name] == ["pass"]
-    copy = tmp_path / "tampered.duckdb"
+    # One path for every case: the profile stays the same, so dbt parses the project once, not per case.
+    copy = ws.root / "tampered.duckdb"
     shutil.copy(db, copy)
     query(copy, tamper)
     broken = run_rule_tests(ws, copy, test_name)
