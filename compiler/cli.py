@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 import time
@@ -336,7 +337,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Compiling builds many small sqlglot trees, and every node points back to its parent: with CPython's
+# default thresholds the cycle collector ran over them again and again, 40% of compiling 1,000 segments.
+# Collecting the youngest objects after 200,000 allocations instead of 700 (as mypy does) avoids that.
+GC_THRESHOLDS = (200_000, 30, 30)
+
+
 def main(argv: list[str] | None = None) -> int:
+    gc.set_threshold(*GC_THRESHOLDS)
     args = build_parser().parse_args(argv)
     return args.func(args)
 
