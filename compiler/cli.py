@@ -120,7 +120,12 @@ def run_build(ws: Workspace, as_of: datetime, database: Path | None, select: lis
     if compile_project(ws, target) is None:
         return None
     _, adapter, _ = scaffold.target_dialect(ws.dbt_dir, target)
-    args = ["build", "--vars", json.dumps({"segc_rebuild_history": rebuild_history})]
+    variables = {"segc_rebuild_history": rebuild_history}
+    if "SEGC_AS_OF" not in (ws.root / "macros" / "segc_as_of.sql").read_text():
+        echo("note: macros/segc_as_of.sql predates SEGC_AS_OF, so as_of is passed as a dbt var and dbt parses the "
+             "whole project at each new as_of; delete the file and segc writes the current one")
+        variables["as_of"] = as_of.isoformat(sep=" ")
+    args = ["build", "--vars", json.dumps(variables)]
     if select:
         args += ["--select", *select]
     if exclude:
