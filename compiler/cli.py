@@ -120,11 +120,12 @@ def run_build(ws: Workspace, as_of: datetime, database: Path | None, select: lis
     if compile_project(ws, target) is None:
         return None
     _, adapter, _ = scaffold.target_dialect(ws.dbt_dir, target)
+    stamp = as_of.isoformat(sep=" ")
     variables = {"segc_rebuild_history": rebuild_history}
     if "SEGC_AS_OF" not in (ws.root / "macros" / "segc_as_of.sql").read_text():
         echo("note: macros/segc_as_of.sql predates SEGC_AS_OF, so as_of is passed as a dbt var and dbt parses the "
              "whole project at each new as_of; delete the file and segc writes the current one")
-        variables["as_of"] = as_of.isoformat(sep=" ")
+        variables["as_of"] = stamp
     args = ["build", "--vars", json.dumps(variables)]
     if select:
         args += ["--select", *select]
@@ -134,8 +135,8 @@ def run_build(ws: Workspace, as_of: datetime, database: Path | None, select: lis
         args.append("--full-refresh")
     if target:
         args += ["--target", target]
-    echo(f"building at as_of {as_of.isoformat(sep=' ')} ...")
-    return dbt(args, ws.dbt_dir, database if adapter == "duckdb" else None, echo=echo, as_of=as_of.isoformat(sep=" "))
+    echo(f"building at as_of {stamp} ...")
+    return dbt(args, ws.dbt_dir, database if adapter == "duckdb" else None, echo=echo, as_of=stamp)
 
 
 def report(result: BuildResult, seconds: float) -> None:

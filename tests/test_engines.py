@@ -82,6 +82,7 @@ def test_builds_with_every_test_passing(build, name):
         kinds = {r["unique_id"].split(".")[0] for r in result.results}
         assert "model" in kinds
         assert {"test", "unit_test"} <= kinds if excluded is None else not kinds & {"test", "unit_test"}
+        assert any(".assert_" in r["unique_id"] for r in result.results) == (excluded is None)
     assert sum(r["unique_id"].startswith("unit_test.") for r in built.builds[0].results) == 2
     assert sum("assert_segment_" in r["unique_id"] for r in built.builds[0].results) == 46
 
