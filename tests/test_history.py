@@ -17,9 +17,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlglot import exp
 
 from compiler import demo_data
 from compiler.cli import run_build
+from compiler.sqlgen import history
+from compiler.sqlgen.relations import render_plain, this_table
 from compiler.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -192,3 +197,50 @@ def test_killed_build_loses_nothing_and_next_build_catches_up(project):
     assert build(ws, db, day(2)).returncode == 0
     states.append((day(2), membership(db)))
     check(db, states)
+
+
+PAIRS = st.tuples(st.integers(1, 3), st.sampled_from(["a", "b"]))
+
+
+@pytest.fixture(scope="module")
+def example():
+    return Workspace(ROOT).load()
+
+
+@settings(max_examples=80, deadline=None)
+@given(states=st.lists(st.frozensets(PAIRS), min_size=1, max_size=6), repeat=st.integers(0, 5))
+def test_change_feed_and_history_replay_any_sequence_of_memberships(example, states, repeat):
+    """The feed and history SQL alone, over any sequence of builds (leaving and coming back again
+    included), against the independent replay; building again at a recorded as_of, even on other
+    data, adds nothing."""
+    def sql(tree: exp.Expression, as_of: datetime) -> str:
+        feed_table = exp.to_table("segments.segment_membership_changes")
+        tree = tree.transform(lambda n: feed_table.copy() if n == this_table() else n)
+        return render_plain(tree, example, "duckdb", as_of)
+
+    with duckdb.connect() as con:
+        con.execute("create schema segments")
+        con.execute("create table segments.segment_catalog as "
+                    "select * from (values ('a', 'ha'), ('b', 'hb')) as t(segment, definition_hash)")
+        con.execute("create table segments.segment_membership (contact_id bigint, segment varchar)")
+        recorded = []
+        for i, members in enumerate(states):
+            as_of = day(i)
+            # the feed knows an as_of from its rows: a build that changed nothing leaves no trace there
+            changed = members != (recorded[-1][1] if recorded else set())
+            for build_again in (False, True) if i == repeat and changed else (False,):
+                con.execute("delete from segments.segment_membership")
+                for pair in sorted(members ^ {(1, "a")} if build_again else members):  # other data, same as_of
+                    con.execute("insert into segments.segment_membership values (?, ?)", pair)
+                if i == 0 and not build_again:
+                    con.execute(f"create table segments.segment_membership_changes as "
+                                f"{sql(history.changes(False), as_of)}")
+                else:
+                    con.execute(f"insert into segments.segment_membership_changes {sql(history.changes(True), as_of)}")
+            recorded.append((as_of, set(members)))
+        got = con.execute("select contact_id, segment, change, as_of from segments.segment_membership_changes").fetchall()
+        assert sorted(got) == expected_feed(recorded)
+        assert {h for *_, h in con.execute("select segment, definition_hash from segments.segment_membership_changes")
+                .fetchall()} <= {"ha", "hb"}
+        intervals = con.execute(sql(history.history(), day(len(states)))).fetchall()
+        assert sorted(intervals) == expected_history(recorded)

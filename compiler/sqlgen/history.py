@@ -29,38 +29,42 @@ def _on(left: str, right: str) -> exp.Expression:
 
 
 def previous_members() -> exp.Select:
-    """Pairs whose latest recorded change is 'entered'."""
-    ranked = exp.select(*KEYS, "change", exp.Window(
-        this=exp.func("ROW_NUMBER"), partition_by=[exp.column(k) for k in KEYS],
-        order=exp.Order(expressions=[exp.Ordered(this=exp.column("as_of"), desc=True)])).as_("recency", copy=False)
-    ).from_(this_table())
-    return (exp.select(*KEYS).from_(ranked.subquery("ranked"))
-            .where(exp.EQ(this=exp.column("recency"), expression=exp.Literal.number(1)))
-            .where(exp.EQ(this=exp.column("change"), expression=atoms.literal("entered"))))
+    """Pairs whose latest recorded change is 'entered': one hash aggregate over the log, no sort (a pair
+    never has two changes at one as_of, and a build at an as_of already recorded adds nothing)."""
+    def latest(change: str) -> exp.Expression:
+        return exp.Max(this=exp.Case(ifs=[exp.If(this=exp.EQ(this=exp.column("change"), expression=atoms.literal(change)),
+                                                 true=exp.column("as_of"))]))
+
+    exited = latest("exited")
+    return (exp.select(*KEYS).from_(this_table()).group_by(*KEYS)
+            .having(exp.or_(exp.Is(this=exited, expression=exp.Null()),
+                            exp.GT(this=latest("entered"), expression=exited.copy()))))
 
 
 def changes(incremental: bool) -> exp.Expression:
-    """entered = members now and not before; exited = members before and not now; only for a new as_of."""
+    """entered = members now and not before; exited = members before and not now; only for a new as_of.
+
+    Both sides come from one FULL JOIN of the current membership with the replayed previous one."""
     current = exp.select(*KEYS).from_(ref_table("segment_membership"))
+    if incremental:
+        diff = (exp.select(*(exp.func("COALESCE", exp.column(k, "c"), exp.column(k, "p")).as_(k, copy=False) for k in KEYS),
+                           exp.Case(ifs=[exp.If(this=exp.Is(this=exp.column("contact_id", "p"), expression=exp.Null()),
+                                                true=atoms.literal("entered"))],
+                                    default=atoms.literal("exited")).as_("change", copy=False))
+                .from_(current.subquery("c"))
+                .join(joined(previous_members().subquery("p"), "full", on=_on("c", "p")))
+                .where(exp.or_(*(exp.Is(this=exp.column("contact_id", side), expression=exp.Null()) for side in "cp"))))
+    else:
+        diff = current.select(atoms.literal("entered").as_("change", copy=False), copy=False)
     hashes = exp.select("segment", "definition_hash").from_(ref_table("segment_catalog"))
-
-    def side(change: str, have: exp.Select, lack: exp.Select) -> exp.Select:
-        query = (exp.select(exp.column("contact_id", "h"), exp.column("segment", "h"), atoms.literal(change).as_("change", copy=False),
-                            exp.cast(AS_OF.copy(), "TIMESTAMP").as_("as_of", copy=False), exp.column("definition_hash", "k"))
-                 .from_(have.subquery("h"))
-                 .join(joined(hashes.subquery("k"), "left",
-                              on=exp.EQ(this=exp.column("segment", "h"), expression=exp.column("segment", "k")))))
-        if lack is None:
-            return query
-        return (query.join(joined(lack.subquery("l"), "left", on=_on("h", "l")))
-                .where(exp.Is(this=exp.column("contact_id", "l"), expression=exp.Null())))
-
-    if not incremental:
-        return side("entered", current, None)
-    previous = previous_members()
-    both = exp.union(side("entered", current, previous), side("exited", previous.copy(), current.copy()), distinct=False)
-    return (exp.select(exp.Star()).from_(both.subquery("diff"))
-            .where(exp.GT(this=exp.cast(AS_OF.copy(), "TIMESTAMP"), expression=_latest_recorded())))
+    query = (exp.select(exp.column("contact_id", "d"), exp.column("segment", "d"), exp.column("change", "d"),
+                        exp.cast(AS_OF.copy(), "TIMESTAMP").as_("as_of", copy=False), exp.column("definition_hash", "k"))
+             .from_(diff.subquery("d"))
+             .join(joined(hashes.subquery("k"), "left",
+                          on=exp.EQ(this=exp.column("segment", "d"), expression=exp.column("segment", "k")))))
+    if incremental:
+        query = query.where(exp.GT(this=exp.cast(AS_OF.copy(), "TIMESTAMP"), expression=_latest_recorded()))
+    return query
 
 
 def history() -> exp.Select:
