@@ -342,6 +342,23 @@ def _incremental_models(project: ir.Project, plan: Plan, dialect: str) -> dict[s
     }
 
 
+# Warehouses whose dbt adapters replace rows by key (delete+insert); elsewhere the history is rebuilt each time.
+HISTORY_KEPT = ("duckdb", "postgres", "snowflake", "trino")
+
+
+def _history_model(project: ir.Project, dialect: str) -> str:
+    """The history, kept between builds where the adapter can replace the rows of the changed pairs."""
+    every = render_dbt(history.history(), project, dialect)
+    if dialect not in HISTORY_KEPT:
+        return HEADER + every
+    return (HEADER + "-- Rewrites only the pairs with new changes, while the kept table matches the feed.\n"
+            "{{ config(materialized='incremental', incremental_strategy='delete+insert', "
+            "unique_key=['contact_id', 'segment'], on_schema_change='append_new_columns') }}\n"
+            "{% set kept_in_step %}\n" + render_dbt(history.history_kept_in_step(), project, dialect) + "{% endset %}\n"
+            "{% if is_incremental() and segc_returns_rows(kept_in_step) %}\n"
+            + render_dbt(history.history(since_kept=True), project, dialect) + "{% else %}\n" + every + "{% endif %}\n")
+
+
 def render(project: ir.Project, dialect: str = "duckdb") -> dict[str, str]:
     """Every generated file of the dbt project, by path relative to `dbt_project/`, in `dialect`'s SQL."""
     plan = Plan(project)
@@ -370,8 +387,7 @@ def render(project: ir.Project, dialect: str = "duckdb") -> dict[str, str]:
         files[f"models/segments/{model}.sql"] = (HEADER + INCREMENTAL + "{% if is_incremental() %}\n"
                                                  + render_dbt(build(True), project, dialect) + "{% else %}\n"
                                                  + render_dbt(build(False), project, dialect) + "{% endif %}\n")
-    files["models/segments/segment_membership_history.sql"] = HEADER + render_dbt(history.history(), project,
-                                                                                  dialect)
+    files["models/segments/segment_membership_history.sql"] = _history_model(project, dialect)
     for sync in project.syncs:
         files[f"models/syncs/sync_{sync.name}.sql"] = HEADER + render_dbt(history.sync_members(project, sync),
                                                                           project, dialect)

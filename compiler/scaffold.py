@@ -165,6 +165,13 @@ group by {{ columns | join(', ') }}
 having count(*) > 1
 {% endtest %}
 """,
+    "segc_returns_rows.sql": """\
+{#- Whether the query `check` returns a row; read only when executing. -#}
+{% macro segc_returns_rows(check) %}
+  {%- if not execute -%}{{ return(false) }}{%- endif -%}
+  {{ return(run_query(check).rows | length > 0) }}
+{% endmacro %}
+""",
     "segc_incremental.sql": """\
 {#- Incremental membership (settings.incremental): compiler/sqlgen/incremental.py explains the models. -#}
 

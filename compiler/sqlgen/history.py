@@ -67,14 +67,48 @@ def changes(incremental: bool) -> exp.Expression:
     return query
 
 
-def history() -> exp.Select:
-    """One row per membership interval: valid_from an entered change, valid_to the next exit (NULL = open)."""
-    following = exp.Window(this=exp.func("LEAD", exp.column("as_of")), partition_by=[exp.column(k) for k in KEYS],
-                           order=exp.Order(expressions=[exp.Ordered(this=exp.column("as_of"))]))
-    paired = exp.select(*KEYS, "change", exp.column("as_of").as_("valid_from", copy=False), following.as_("valid_to", copy=False)) \
-        .from_(ref_table("segment_membership_changes"))
+def _reflected() -> exp.Expression:
+    """The latest change the kept history holds: every change is an interval's start or end."""
+    latest = exp.func("MAX", exp.func("COALESCE", exp.column("valid_to"), exp.column("valid_from")))
+    return exp.Subquery(this=exp.select(latest).from_(this_table()))
+
+
+def history(since_kept: bool = False) -> exp.Select:
+    """One row per membership interval: valid_from an entered change, valid_to the next exit (NULL = open).
+
+    With `since_kept`, only the pairs with changes after the latest one the kept table holds, all their
+    intervals: the model replaces those pairs' rows (delete+insert by pair), so a build costs what changed,
+    not the whole feed. `history_kept_in_step` says when the kept table can be trusted for that.
+    """
+    feed = ref_table("segment_membership_changes")
+    following = exp.Window(this=exp.func("LEAD", exp.column("as_of", "f")),
+                           partition_by=[exp.column(k, "f") for k in KEYS],
+                           order=exp.Order(expressions=[exp.Ordered(this=exp.column("as_of", "f"))]))
+    paired = exp.select(*(exp.column(k, "f") for k in KEYS), exp.column("change", "f"),
+                        exp.column("as_of", "f").as_("valid_from", copy=False), following.as_("valid_to", copy=False)
+                        ).from_(feed.as_("f", copy=False))
+    if since_kept:
+        newer = exp.GT(this=exp.column("as_of"), expression=exp.func("COALESCE", _reflected(), EPOCH_START.copy()))
+        pairs = exp.select(*KEYS).distinct().from_(ref_table("segment_membership_changes")).where(newer)
+        paired = paired.join(joined(pairs.subquery("n"), "inner", on=_on("f", "n")), copy=False)
     return (exp.select(*KEYS, "valid_from", "valid_to").from_(paired.subquery("paired"))
             .where(exp.EQ(this=exp.column("change"), expression=atoms.literal("entered"))))
+
+
+def history_kept_in_step() -> exp.Select:
+    """One row when the kept history holds exactly the feed's changes up to its latest one: as many
+    intervals as 'entered' changes until then, starting at the feed's first build (a feed rebuilt by
+    --rebuild-history under a build that then failed fails this, and the history is derived again)."""
+    feed = ref_table("segment_membership_changes")
+    entered = (exp.select(exp.Count(this=exp.Star())).from_(feed)
+               .where(exp.EQ(this=exp.column("change"), expression=atoms.literal("entered")))
+               .where(exp.LTE(this=exp.column("as_of"), expression=_reflected())))
+    kept = exp.select(exp.Count(this=exp.Star()).as_("n", copy=False),
+                      exp.func("MIN", exp.column("valid_from")).as_("first_kept", copy=False)).from_(this_table())
+    return (exp.select(exp.Literal.number(1)).from_(kept.subquery("k"))
+            .where(exp.EQ(this=exp.column("n", "k"), expression=exp.Subquery(this=entered)))
+            .where(exp.EQ(this=exp.column("first_kept", "k"),
+                          expression=exp.Subquery(this=exp.select(exp.func("MIN", exp.column("as_of"))).from_(feed)))))
 
 
 def summary(incremental: bool) -> exp.Select:
