@@ -151,6 +151,24 @@ def incremental_build(db: Path, ws: Workspace) -> tuple[float, float, float, int
     return full, delta, wall, changed
 
 
+def whole_builds(db: Path, ws: Workspace, repeat: int) -> float:
+    """Median wall seconds of `segc build` (compile, every model and test) at new as_ofs, on a copy of the data,
+    after a first build (the initial load of the change feed), as a daily build runs."""
+    copy = db.with_name(f"whole_{ws.root.name}.duckdb")
+    shutil.copy(db, copy)
+    segc = Path(sys.executable).with_name("segc")
+
+    def build(hours: int) -> None:
+        as_of = (AS_OF + timedelta(hours=hours)).isoformat()
+        subprocess.run([str(segc), "build", "--project", str(ws.root), "--database", str(copy), "--as-of", as_of],
+                       stdout=subprocess.DEVNULL, check=True)
+
+    build(0)
+    seconds = statistics.median(timed(lambda: build(k)) for k in range(1, repeat + 1))
+    copy.unlink()
+    return seconds
+
+
 def peak_gb(db: Path, ws: Workspace, args: list[str]) -> float:
     """Peak resident memory of one dbt invocation, in GB."""
     command, env = dbt_invocation(args, ws.dbt_dir, db, as_of=str(AS_OF))
@@ -186,6 +204,8 @@ def main(argv=None) -> int:
                         help="settings.check_sample_percent of the benchmark project (rule tests on a sample)")
     parser.add_argument("--incremental", action="store_true",
                         help="also time a daily incremental build of the largest project against its full build")
+    parser.add_argument("--whole", action="store_true",
+                        help="also time `segc build` itself (compile, every model and test) for each number of segments")
     args = parser.parse_args(argv)
 
     OUT.mkdir(parents=True, exist_ok=True)
@@ -220,6 +240,11 @@ def main(argv=None) -> int:
               f"SQL ({full_sql:.2f}s), wall clock {wall:.2f}s = {wall / full_wall:.0%} of the full build's "
               f"({full_wall:.2f}s); {changed:,.0f} contacts recomputed; the incremental models' own full "
               f"build {first:.2f}s")
+    if args.whole:
+        whole = {n: whole_builds(db, Workspace(OUT / f"project_{n}"), args.repeat) for n in args.segments}
+        first, last = args.segments[0], args.segments[-1]
+        print("segc build with every test, at a new as_of: " + ", ".join(f"{n} segments {t:.2f}s" for n, t in whole.items())
+              + (f"; {last} cost {whole[last] / whole[first]:.2f}x {first}" if len(whole) > 1 else ""), flush=True)
     if len(rows) > 1:
         print(f"segc build: {rows[-1][0]} segments cost {rows[-1][2] / rows[0][2]:.2f}x {rows[0][0]} segment(s) "
               f"(SQL alone: {rows[-1][3] / rows[0][3]:.2f}x)")

@@ -28,15 +28,15 @@ def _on(left: str, right: str) -> exp.Expression:
     return all_of(*(exp.EQ(this=exp.column(k, left), expression=exp.column(k, right)) for k in KEYS))
 
 
-def previous_members() -> exp.Select:
-    """Pairs whose latest recorded change is 'entered': one hash aggregate over the log, no sort (a pair
-    never has two changes at one as_of, and a build at an as_of already recorded adds nothing)."""
+def previous_members(fresh: exp.Expression) -> exp.Select:
+    """Pairs whose latest recorded change is 'entered' (none unless `fresh`): one hash aggregate over the log,
+    no sort (a pair never has two changes at one as_of: a build at an as_of already recorded adds nothing)."""
     def latest(change: str) -> exp.Expression:
         return exp.Max(this=exp.Case(ifs=[exp.If(this=exp.EQ(this=exp.column("change"), expression=atoms.literal(change)),
                                                  true=exp.column("as_of"))]))
 
     exited = latest("exited")
-    return (exp.select(*KEYS).from_(this_table()).group_by(*KEYS)
+    return (exp.select(*KEYS).from_(this_table()).where(fresh).group_by(*KEYS)
             .having(exp.or_(exp.Is(this=exited, expression=exp.Null()),
                             exp.GT(this=latest("entered"), expression=exited.copy()))))
 
@@ -44,27 +44,27 @@ def previous_members() -> exp.Select:
 def changes(incremental: bool) -> exp.Expression:
     """entered = members now and not before; exited = members before and not now; only for a new as_of.
 
-    Both sides come from one FULL JOIN of the current membership with the replayed previous one."""
+    Both sides come from one FULL JOIN of the current membership with the replayed previous one. The as_of
+    test filters both inputs, so that a build at a recorded as_of reads nothing (the warehouse folds it)."""
     current = exp.select(*KEYS).from_(ref_table("segment_membership"))
     if incremental:
+        fresh = exp.GT(this=exp.cast(AS_OF.copy(), "TIMESTAMP"), expression=_latest_recorded())
+        current = current.where(fresh.copy(), copy=False)
         diff = (exp.select(*(exp.func("COALESCE", exp.column(k, "c"), exp.column(k, "p")).as_(k, copy=False) for k in KEYS),
                            exp.Case(ifs=[exp.If(this=exp.Is(this=exp.column("contact_id", "p"), expression=exp.Null()),
                                                 true=atoms.literal("entered"))],
                                     default=atoms.literal("exited")).as_("change", copy=False))
                 .from_(current.subquery("c"))
-                .join(joined(previous_members().subquery("p"), "full", on=_on("c", "p")))
+                .join(joined(previous_members(fresh).subquery("p"), "full", on=_on("c", "p")))
                 .where(exp.or_(*(exp.Is(this=exp.column("contact_id", side), expression=exp.Null()) for side in "cp"))))
     else:
         diff = current.select(atoms.literal("entered").as_("change", copy=False), copy=False)
     hashes = exp.select("segment", "definition_hash").from_(ref_table("segment_catalog"))
-    query = (exp.select(exp.column("contact_id", "d"), exp.column("segment", "d"), exp.column("change", "d"),
-                        exp.cast(AS_OF.copy(), "TIMESTAMP").as_("as_of", copy=False), exp.column("definition_hash", "k"))
-             .from_(diff.subquery("d"))
-             .join(joined(hashes.subquery("k"), "left",
-                          on=exp.EQ(this=exp.column("segment", "d"), expression=exp.column("segment", "k")))))
-    if incremental:
-        query = query.where(exp.GT(this=exp.cast(AS_OF.copy(), "TIMESTAMP"), expression=_latest_recorded()))
-    return query
+    return (exp.select(exp.column("contact_id", "d"), exp.column("segment", "d"), exp.column("change", "d"),
+                       exp.cast(AS_OF.copy(), "TIMESTAMP").as_("as_of", copy=False), exp.column("definition_hash", "k"))
+            .from_(diff.subquery("d"))
+            .join(joined(hashes.subquery("k"), "left",
+                         on=exp.EQ(this=exp.column("segment", "d"), expression=exp.column("segment", "k")))))
 
 
 def _reflected() -> exp.Expression:
