@@ -80,7 +80,7 @@ def warehouse_result(con: duckdb.DuckDBPyConnection, project: ir.Project, as_of:
 
 
 def direct_membership(con: duckdb.DuckDBPyConnection, project: ir.Project, as_of: datetime) -> set:
-    """Members by the direct (per-contact, correlated) translation used in the dbt rule tests."""
+    """Members by the direct (one query per condition) translation used in the dbt rule tests."""
     direct = Direct(project)
     found = set()
     for s in project.segments:

@@ -1,8 +1,10 @@
-"""A direct, unoptimized translation of each rule: one correlated subquery per event condition.
+"""A direct, unoptimized translation of each rule: one aggregate query per event condition.
 
-This is what an analyst would write by hand, one definition at a time. It shares nothing with
-`plan.py` except the atomic predicates, which is the point: the generated dbt tests compare
-the shared plan's tables against it, and the benchmark uses it as the naive baseline.
+This is what an analyst would write by hand, one definition at a time: each event condition
+aggregates its own rows per contact (a GROUP BY, LEFT JOINed to the contacts), and nothing is
+shared between conditions. It shares nothing with `plan.py` except the atomic predicates, which
+is the point: the generated dbt tests compare the shared plan's tables against it, and the
+benchmark uses it as the naive baseline.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class Direct:
             ("score", d.name): d for d in project.scores} | {
             ("lifecycle", d.name): d for d in project.lifecycles} | {("rfm", d.name): d for d in project.rfms}
         self.aliases = 0
+        self.joins: list[exp.Join] = []  # the per-contact aggregates the next per_contact() joins
 
     def _alias(self) -> str:
         self.aliases += 1
@@ -66,14 +69,22 @@ class Direct:
                 .select(key.as_("contact_id"), exp.Max(this=ts).as_("last_at"), copy=False)
                 .group_by(key.copy(), copy=False))
 
-    def scalar(self, rows: ir.RowFilter, agg: exp.Expression, **bounds) -> exp.Expression:
-        alias = self._alias()
+    def scalar(self, rows: ir.RowFilter, agg: exp.Expression) -> exp.Expression:
+        """Contact c's `agg` over its matching rows: a GROUP BY of the stream that per_contact() LEFT JOINs.
+        Without rows COUNT is 0 and the other aggregates NULL, as in a correlated subquery."""
+        alias, table = self._alias(), self._alias()
         stream = self.project.stream(rows.stream)
         agg = agg.transform(lambda n: exp.column(n.name, table=alias)
                             if isinstance(n, exp.Column) and not n.table and n.name != AS_OF.name else n)
         agg = agg.transform(lambda n: exp.column(stream.timestamp, table=alias)
                             if isinstance(n, exp.Column) and n.name == "segc_ts" else n)
-        return exp.Subquery(this=self.rows(rows, alias, **bounds).select(agg, copy=False))
+        key = exp.column(stream.contact_key, table=alias)
+        grouped = (self.rows(rows, alias, correlated=False)
+                   .select(key.as_("contact_id"), agg.as_("value", copy=False), copy=False).group_by(key.copy(), copy=False))
+        on = exp.EQ(this=exp.column("contact_id", table), expression=exp.column(self.project.contacts.key, C))
+        self.joins.append(joined(grouped.subquery(table, copy=False), "left", on=on))
+        value = exp.column("value", table)
+        return exp.func("COALESCE", value, exp.Literal.number(0)) if isinstance(agg, exp.Count) else value
 
     def condition(self, c: ir.Condition) -> exp.Expression:
         if isinstance(c, ir.All):
@@ -239,10 +250,13 @@ class Direct:
         return exp.LT(this=first_byte, expression=exp.Literal.string(threshold))
 
     def per_contact(self, value: exp.Expression) -> exp.Select:
-        """SELECT contact_id, value FROM contacts c [WHERE in the sample]."""
+        """SELECT contact_id, value FROM contacts c, joined to the aggregates `value` reads [WHERE in the sample]."""
         sample = self.in_sample(exp.column(self.project.contacts.key, table=C))
         key = exp.column(self.project.contacts.key, table=C)
         query = (exp.select(key.as_("contact_id", copy=False), value.as_("expected", copy=False), copy=False)
                  .from_(source_table("contacts").as_(C, copy=False), copy=False)
                  .where(atoms.is_not_null(key.copy()), copy=False))
+        for join in self.joins:
+            query = query.join(join, copy=False)
+        self.joins = []
         return query.where(sample, copy=False) if sample is not None else query
