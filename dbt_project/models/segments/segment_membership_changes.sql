@@ -2,111 +2,82 @@
 {{ config(materialized='incremental', on_schema_change='append_new_columns', full_refresh=var('segc_rebuild_history', false)) }}
 {% if is_incremental() %}
 SELECT
-  *
-FROM (
-  SELECT
-    h.contact_id,
-    h.segment,
-    'entered' AS change,
-    CAST({{ segc_as_of() }} AS TIMESTAMP) AS as_of,
-    k.definition_hash
-  FROM (
-    SELECT
-      contact_id,
-      segment
-    FROM {{ ref('segment_membership') }}
-  ) AS h
-  LEFT JOIN (
-    SELECT
-      segment,
-      definition_hash
-    FROM {{ ref('segment_catalog') }}
-  ) AS k
-    ON h.segment = k.segment
-  LEFT JOIN (
-    SELECT
-      contact_id,
-      segment
-    FROM (
-      SELECT
-        contact_id,
-        segment,
-        change,
-        ROW_NUMBER() OVER (PARTITION BY contact_id, segment ORDER BY as_of DESC) AS recency
-      FROM {{ this }}
-    ) AS ranked
-    WHERE
-      recency = 1 AND change = 'entered'
-  ) AS l
-    ON h.contact_id = l.contact_id AND h.segment = l.segment
-  WHERE
-    l.contact_id IS NULL
-  UNION ALL
-  SELECT
-    h.contact_id,
-    h.segment,
-    'exited' AS change,
-    CAST({{ segc_as_of() }} AS TIMESTAMP) AS as_of,
-    k.definition_hash
-  FROM (
-    SELECT
-      contact_id,
-      segment
-    FROM (
-      SELECT
-        contact_id,
-        segment,
-        change,
-        ROW_NUMBER() OVER (PARTITION BY contact_id, segment ORDER BY as_of DESC) AS recency
-      FROM {{ this }}
-    ) AS ranked
-    WHERE
-      recency = 1 AND change = 'entered'
-  ) AS h
-  LEFT JOIN (
-    SELECT
-      segment,
-      definition_hash
-    FROM {{ ref('segment_catalog') }}
-  ) AS k
-    ON h.segment = k.segment
-  LEFT JOIN (
-    SELECT
-      contact_id,
-      segment
-    FROM {{ ref('segment_membership') }}
-  ) AS l
-    ON h.contact_id = l.contact_id AND h.segment = l.segment
-  WHERE
-    l.contact_id IS NULL
-) AS diff
-WHERE
-  CAST({{ segc_as_of() }} AS TIMESTAMP) > COALESCE(
-    (
-      SELECT
-        MAX(as_of)
-      FROM {{ this }}
-    ),
-    CAST('1900-01-01 00:00:00' AS TIMESTAMP)
-  )
-{% else %}
-SELECT
-  h.contact_id,
-  h.segment,
-  'entered' AS change,
+  d.contact_id,
+  d.segment,
+  d.change,
   CAST({{ segc_as_of() }} AS TIMESTAMP) AS as_of,
   k.definition_hash
 FROM (
   SELECT
-    contact_id,
-    segment
-  FROM {{ ref('segment_membership') }}
-) AS h
+    COALESCE(c.contact_id, p.contact_id) AS contact_id,
+    COALESCE(c.segment, p.segment) AS segment,
+    CASE WHEN p.contact_id IS NULL THEN 'entered' ELSE 'exited' END AS change
+  FROM (
+    SELECT
+      contact_id,
+      segment
+    FROM {{ ref('segment_membership') }}
+    WHERE
+      CAST({{ segc_as_of() }} AS TIMESTAMP) > COALESCE(
+        (
+          SELECT
+            MAX(as_of)
+          FROM {{ this }}
+        ),
+        CAST('1900-01-01 00:00:00' AS TIMESTAMP)
+      )
+  ) AS c
+  FULL JOIN (
+    SELECT
+      contact_id,
+      segment
+    FROM {{ this }}
+    WHERE
+      CAST({{ segc_as_of() }} AS TIMESTAMP) > COALESCE(
+        (
+          SELECT
+            MAX(as_of)
+          FROM {{ this }}
+        ),
+        CAST('1900-01-01 00:00:00' AS TIMESTAMP)
+      )
+    GROUP BY
+      contact_id,
+      segment
+    HAVING
+      MAX(CASE WHEN change = 'exited' THEN as_of END) IS NULL
+      OR MAX(CASE WHEN change = 'entered' THEN as_of END) > MAX(CASE WHEN change = 'exited' THEN as_of END)
+  ) AS p
+    ON c.contact_id = p.contact_id AND c.segment = p.segment
+  WHERE
+    c.contact_id IS NULL OR p.contact_id IS NULL
+) AS d
 LEFT JOIN (
   SELECT
     segment,
     definition_hash
   FROM {{ ref('segment_catalog') }}
 ) AS k
-  ON h.segment = k.segment
+  ON d.segment = k.segment
+{% else %}
+SELECT
+  d.contact_id,
+  d.segment,
+  d.change,
+  CAST({{ segc_as_of() }} AS TIMESTAMP) AS as_of,
+  k.definition_hash
+FROM (
+  SELECT
+    contact_id,
+    segment,
+    'entered' AS change
+  FROM {{ ref('segment_membership') }}
+) AS d
+LEFT JOIN (
+  SELECT
+    segment,
+    definition_hash
+  FROM {{ ref('segment_catalog') }}
+) AS k
+  ON d.segment = k.segment
 {% endif %}

@@ -12,83 +12,85 @@ FROM (
     SELECT
       c.contact_id AS contact_id,
       CASE
-        WHEN COALESCE(
-          (
-            (
-              SELECT
-                COUNT(*)
-              FROM {{ source('raw', 'orders') }} AS s36
-              WHERE
-                s36.ordered_at <= {{ segc_as_of() }}
-                AND s36.contact_id = c.contact_id
-                AND COALESCE((
-                  s36.status = 'paid'
-                ), FALSE)
-                AND s36.ordered_at > {{ segc_as_of() }} - INTERVAL '365' DAY
-            ) >= 3
-          ),
-          FALSE
-        )
+        WHEN COALESCE((
+          COALESCE(s60.value, 0) >= 3
+        ), FALSE)
         THEN 'loyal'
         WHEN EXISTS(
           SELECT
             1
-          FROM {{ ref('segment_membership') }} AS s37
+          FROM {{ ref('segment_membership') }} AS s61
           WHERE
-            s37.contact_id = c.contact_id AND s37.segment = 'lapsed_buyers'
+            s61.contact_id = c.contact_id AND s61.segment = 'lapsed_buyers'
         )
         THEN 'lapsed'
-        WHEN COALESCE(
-          (
-            (
-              SELECT
-                COUNT(*)
-              FROM {{ source('raw', 'orders') }} AS s38
-              WHERE
-                s38.ordered_at <= {{ segc_as_of() }}
-                AND s38.contact_id = c.contact_id
-                AND COALESCE((
-                  s38.status = 'paid'
-                ), FALSE)
-            ) >= 1
-          ),
-          FALSE
-        )
+        WHEN COALESCE((
+          COALESCE(s63.value, 0) >= 1
+        ), FALSE)
         THEN 'customer'
         WHEN COALESCE(
           (
             (
               SELECT
-                s39.grade
-              FROM {{ ref('contact_scores') }} AS s39
+                s64.grade
+              FROM {{ ref('contact_scores') }} AS s64
               WHERE
-                s39.contact_id = c.contact_id AND s39.score = 'lead_score'
+                s64.contact_id = c.contact_id AND s64.score = 'lead_score'
             ) IN ('hot')
           ),
           FALSE
         )
         THEN 'ready_to_buy'
-        WHEN COALESCE(
-          (
-            (
-              SELECT
-                COUNT(*)
-              FROM {{ source('raw', 'events') }} AS s40
-              WHERE
-                s40.occurred_at <= {{ segc_as_of() }}
-                AND s40.contact_id = c.contact_id
-                AND COALESCE((
-                  s40.event_type IN ('email_click', 'form_submit', 'page_view')
-                ), FALSE)
-                AND s40.occurred_at > {{ segc_as_of() }} - INTERVAL '30' DAY
-            ) >= 1
-          ),
-          FALSE
-        )
+        WHEN COALESCE((
+          COALESCE(s66.value, 0) >= 1
+        ), FALSE)
         THEN 'engaged'
         ELSE 'new'
       END AS expected
     FROM {{ source('raw', 'contacts') }} AS c
+    LEFT JOIN (
+      SELECT
+        s59.contact_id AS contact_id,
+        COUNT(*) AS value
+      FROM {{ source('raw', 'orders') }} AS s59
+      WHERE
+        s59.ordered_at <= {{ segc_as_of() }}
+        AND COALESCE((
+          s59.status = 'paid'
+        ), FALSE)
+        AND s59.ordered_at > {{ segc_as_of() }} - INTERVAL '365' DAY
+      GROUP BY
+        s59.contact_id
+    ) AS s60
+      ON s60.contact_id = c.contact_id
+    LEFT JOIN (
+      SELECT
+        s62.contact_id AS contact_id,
+        COUNT(*) AS value
+      FROM {{ source('raw', 'orders') }} AS s62
+      WHERE
+        s62.ordered_at <= {{ segc_as_of() }} AND COALESCE((
+          s62.status = 'paid'
+        ), FALSE)
+      GROUP BY
+        s62.contact_id
+    ) AS s63
+      ON s63.contact_id = c.contact_id
+    LEFT JOIN (
+      SELECT
+        s65.contact_id AS contact_id,
+        COUNT(*) AS value
+      FROM {{ source('raw', 'events') }} AS s65
+      WHERE
+        s65.occurred_at <= {{ segc_as_of() }}
+        AND COALESCE((
+          s65.event_type IN ('email_click', 'form_submit', 'page_view')
+        ), FALSE)
+        AND s65.occurred_at > {{ segc_as_of() }} - INTERVAL '30' DAY
+      GROUP BY
+        s65.contact_id
+    ) AS s66
+      ON s66.contact_id = c.contact_id
     WHERE
       NOT c.contact_id IS NULL
   ) AS x

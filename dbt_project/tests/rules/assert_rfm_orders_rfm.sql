@@ -56,18 +56,18 @@ FROM (
             FROM (
               SELECT
                 c.contact_id AS contact_id,
-                MAX(s41.ordered_at) AS last_at,
+                MAX(s67.ordered_at) AS last_at,
                 COUNT(*) AS frequency,
-                SUM(COALESCE(s41.amount, 0)) AS monetary
-              FROM {{ source('raw', 'orders') }} AS s41
+                SUM(COALESCE(s67.amount, 0)) AS monetary
+              FROM {{ source('raw', 'orders') }} AS s67
               CROSS JOIN {{ source('raw', 'contacts') }} AS c
               WHERE
-                s41.ordered_at <= {{ segc_as_of() }}
-                AND s41.contact_id = c.contact_id
+                s67.ordered_at <= {{ segc_as_of() }}
+                AND s67.contact_id = c.contact_id
                 AND COALESCE((
-                  s41.status <> 'cancelled'
+                  s67.status <> 'cancelled'
                 ), TRUE)
-                AND s41.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
+                AND s67.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
               GROUP BY
                 c.contact_id
             ) AS q
@@ -79,18 +79,18 @@ FROM (
             FROM (
               SELECT
                 c.contact_id AS contact_id,
-                MAX(s41.ordered_at) AS last_at,
+                MAX(s67.ordered_at) AS last_at,
                 COUNT(*) AS frequency,
-                SUM(COALESCE(s41.amount, 0)) AS monetary
-              FROM {{ source('raw', 'orders') }} AS s41
+                SUM(COALESCE(s67.amount, 0)) AS monetary
+              FROM {{ source('raw', 'orders') }} AS s67
               CROSS JOIN {{ source('raw', 'contacts') }} AS c
               WHERE
-                s41.ordered_at <= {{ segc_as_of() }}
-                AND s41.contact_id = c.contact_id
+                s67.ordered_at <= {{ segc_as_of() }}
+                AND s67.contact_id = c.contact_id
                 AND COALESCE((
-                  s41.status <> 'cancelled'
+                  s67.status <> 'cancelled'
                 ), TRUE)
-                AND s41.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
+                AND s67.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
               GROUP BY
                 c.contact_id
             ) AS n
@@ -101,18 +101,18 @@ FROM (
           FROM (
             SELECT
               c.contact_id AS contact_id,
-              MAX(s41.ordered_at) AS last_at,
+              MAX(s67.ordered_at) AS last_at,
               COUNT(*) AS frequency,
-              SUM(COALESCE(s41.amount, 0)) AS monetary
-            FROM {{ source('raw', 'orders') }} AS s41
+              SUM(COALESCE(s67.amount, 0)) AS monetary
+            FROM {{ source('raw', 'orders') }} AS s67
             CROSS JOIN {{ source('raw', 'contacts') }} AS c
             WHERE
-              s41.ordered_at <= {{ segc_as_of() }}
-              AND s41.contact_id = c.contact_id
+              s67.ordered_at <= {{ segc_as_of() }}
+              AND s67.contact_id = c.contact_id
               AND COALESCE((
-                s41.status <> 'cancelled'
+                s67.status <> 'cancelled'
               ), TRUE)
-              AND s41.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
+              AND s67.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
             GROUP BY
               c.contact_id
           ) AS n
@@ -124,18 +124,18 @@ FROM (
             FROM (
               SELECT
                 c.contact_id AS contact_id,
-                MAX(s41.ordered_at) AS last_at,
+                MAX(s67.ordered_at) AS last_at,
                 COUNT(*) AS frequency,
-                SUM(COALESCE(s41.amount, 0)) AS monetary
-              FROM {{ source('raw', 'orders') }} AS s41
+                SUM(COALESCE(s67.amount, 0)) AS monetary
+              FROM {{ source('raw', 'orders') }} AS s67
               CROSS JOIN {{ source('raw', 'contacts') }} AS c
               WHERE
-                s41.ordered_at <= {{ segc_as_of() }}
-                AND s41.contact_id = c.contact_id
+                s67.ordered_at <= {{ segc_as_of() }}
+                AND s67.contact_id = c.contact_id
                 AND COALESCE((
-                  s41.status <> 'cancelled'
+                  s67.status <> 'cancelled'
                 ), TRUE)
-                AND s41.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
+                AND s67.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
               GROUP BY
                 c.contact_id
             ) AS q
@@ -147,18 +147,18 @@ FROM (
             FROM (
               SELECT
                 c.contact_id AS contact_id,
-                MAX(s41.ordered_at) AS last_at,
+                MAX(s67.ordered_at) AS last_at,
                 COUNT(*) AS frequency,
-                SUM(COALESCE(s41.amount, 0)) AS monetary
-              FROM {{ source('raw', 'orders') }} AS s41
+                SUM(COALESCE(s67.amount, 0)) AS monetary
+              FROM {{ source('raw', 'orders') }} AS s67
               CROSS JOIN {{ source('raw', 'contacts') }} AS c
               WHERE
-                s41.ordered_at <= {{ segc_as_of() }}
-                AND s41.contact_id = c.contact_id
+                s67.ordered_at <= {{ segc_as_of() }}
+                AND s67.contact_id = c.contact_id
                 AND COALESCE((
-                  s41.status <> 'cancelled'
+                  s67.status <> 'cancelled'
                 ), TRUE)
-                AND s41.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
+                AND s67.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
               GROUP BY
                 c.contact_id
             ) AS n
@@ -169,18 +169,18 @@ FROM (
           FROM (
             SELECT
               c.contact_id AS contact_id,
-              MAX(s41.ordered_at) AS last_at,
+              MAX(s67.ordered_at) AS last_at,
               COUNT(*) AS frequency,
-              SUM(COALESCE(s41.amount, 0)) AS monetary
-            FROM {{ source('raw', 'orders') }} AS s41
+              SUM(COALESCE(s67.amount, 0)) AS monetary
+            FROM {{ source('raw', 'orders') }} AS s67
             CROSS JOIN {{ source('raw', 'contacts') }} AS c
             WHERE
-              s41.ordered_at <= {{ segc_as_of() }}
-              AND s41.contact_id = c.contact_id
+              s67.ordered_at <= {{ segc_as_of() }}
+              AND s67.contact_id = c.contact_id
               AND COALESCE((
-                s41.status <> 'cancelled'
+                s67.status <> 'cancelled'
               ), TRUE)
-              AND s41.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
+              AND s67.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
             GROUP BY
               c.contact_id
           ) AS n
@@ -192,18 +192,18 @@ FROM (
             FROM (
               SELECT
                 c.contact_id AS contact_id,
-                MAX(s41.ordered_at) AS last_at,
+                MAX(s67.ordered_at) AS last_at,
                 COUNT(*) AS frequency,
-                SUM(COALESCE(s41.amount, 0)) AS monetary
-              FROM {{ source('raw', 'orders') }} AS s41
+                SUM(COALESCE(s67.amount, 0)) AS monetary
+              FROM {{ source('raw', 'orders') }} AS s67
               CROSS JOIN {{ source('raw', 'contacts') }} AS c
               WHERE
-                s41.ordered_at <= {{ segc_as_of() }}
-                AND s41.contact_id = c.contact_id
+                s67.ordered_at <= {{ segc_as_of() }}
+                AND s67.contact_id = c.contact_id
                 AND COALESCE((
-                  s41.status <> 'cancelled'
+                  s67.status <> 'cancelled'
                 ), TRUE)
-                AND s41.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
+                AND s67.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
               GROUP BY
                 c.contact_id
             ) AS q
@@ -215,18 +215,18 @@ FROM (
             FROM (
               SELECT
                 c.contact_id AS contact_id,
-                MAX(s41.ordered_at) AS last_at,
+                MAX(s67.ordered_at) AS last_at,
                 COUNT(*) AS frequency,
-                SUM(COALESCE(s41.amount, 0)) AS monetary
-              FROM {{ source('raw', 'orders') }} AS s41
+                SUM(COALESCE(s67.amount, 0)) AS monetary
+              FROM {{ source('raw', 'orders') }} AS s67
               CROSS JOIN {{ source('raw', 'contacts') }} AS c
               WHERE
-                s41.ordered_at <= {{ segc_as_of() }}
-                AND s41.contact_id = c.contact_id
+                s67.ordered_at <= {{ segc_as_of() }}
+                AND s67.contact_id = c.contact_id
                 AND COALESCE((
-                  s41.status <> 'cancelled'
+                  s67.status <> 'cancelled'
                 ), TRUE)
-                AND s41.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
+                AND s67.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
               GROUP BY
                 c.contact_id
             ) AS n
@@ -237,18 +237,18 @@ FROM (
           FROM (
             SELECT
               c.contact_id AS contact_id,
-              MAX(s41.ordered_at) AS last_at,
+              MAX(s67.ordered_at) AS last_at,
               COUNT(*) AS frequency,
-              SUM(COALESCE(s41.amount, 0)) AS monetary
-            FROM {{ source('raw', 'orders') }} AS s41
+              SUM(COALESCE(s67.amount, 0)) AS monetary
+            FROM {{ source('raw', 'orders') }} AS s67
             CROSS JOIN {{ source('raw', 'contacts') }} AS c
             WHERE
-              s41.ordered_at <= {{ segc_as_of() }}
-              AND s41.contact_id = c.contact_id
+              s67.ordered_at <= {{ segc_as_of() }}
+              AND s67.contact_id = c.contact_id
               AND COALESCE((
-                s41.status <> 'cancelled'
+                s67.status <> 'cancelled'
               ), TRUE)
-              AND s41.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
+              AND s67.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
             GROUP BY
               c.contact_id
           ) AS n
@@ -256,18 +256,18 @@ FROM (
       FROM (
         SELECT
           c.contact_id AS contact_id,
-          MAX(s41.ordered_at) AS last_at,
+          MAX(s67.ordered_at) AS last_at,
           COUNT(*) AS frequency,
-          SUM(COALESCE(s41.amount, 0)) AS monetary
-        FROM {{ source('raw', 'orders') }} AS s41
+          SUM(COALESCE(s67.amount, 0)) AS monetary
+        FROM {{ source('raw', 'orders') }} AS s67
         CROSS JOIN {{ source('raw', 'contacts') }} AS c
         WHERE
-          s41.ordered_at <= {{ segc_as_of() }}
-          AND s41.contact_id = c.contact_id
+          s67.ordered_at <= {{ segc_as_of() }}
+          AND s67.contact_id = c.contact_id
           AND COALESCE((
-            s41.status <> 'cancelled'
+            s67.status <> 'cancelled'
           ), TRUE)
-          AND s41.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
+          AND s67.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
         GROUP BY
           c.contact_id
       ) AS p

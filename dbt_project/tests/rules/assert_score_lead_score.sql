@@ -23,115 +23,15 @@ FROM (
       CAST(GREATEST(
         LEAST(
           (
-            LEAST(
-              5.0 * COALESCE(
-                (
-                  SELECT
-                    SUM(POWER(0.5, (
-                      EPOCH({{ segc_as_of() }}) - EPOCH(s29.occurred_at)
-                    ) / 86400.0 / 30.0))
-                  FROM {{ source('raw', 'events') }} AS s29
-                  WHERE
-                    s29.occurred_at <= {{ segc_as_of() }}
-                    AND s29.contact_id = c.contact_id
-                    AND COALESCE((
-                      s29.event_type IN ('email_open')
-                    ), FALSE)
-                    AND s29.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
-                ),
-                0
-              ),
-              25.0
-            )
+            LEAST(5.0 * COALESCE(s46.value, 0), 25.0)
           ) + (
-            LEAST(
-              10.0 * COALESCE(
-                (
-                  SELECT
-                    SUM(POWER(0.5, (
-                      EPOCH({{ segc_as_of() }}) - EPOCH(s30.occurred_at)
-                    ) / 86400.0 / 30.0))
-                  FROM {{ source('raw', 'events') }} AS s30
-                  WHERE
-                    s30.occurred_at <= {{ segc_as_of() }}
-                    AND s30.contact_id = c.contact_id
-                    AND COALESCE((
-                      s30.event_type IN ('email_click')
-                    ), FALSE)
-                    AND s30.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
-                ),
-                0
-              ),
-              30.0
-            )
+            LEAST(10.0 * COALESCE(s48.value, 0), 30.0)
           ) + (
-            LEAST(
-              20.0 * COALESCE(
-                (
-                  SELECT
-                    SUM(POWER(0.5, (
-                      EPOCH({{ segc_as_of() }}) - EPOCH(s31.occurred_at)
-                    ) / 86400.0 / 30.0))
-                  FROM {{ source('raw', 'events') }} AS s31
-                  WHERE
-                    s31.occurred_at <= {{ segc_as_of() }}
-                    AND s31.contact_id = c.contact_id
-                    AND COALESCE((
-                      s31.event_type IN ('form_submit')
-                    ), FALSE)
-                    AND s31.occurred_at > {{ segc_as_of() }} - INTERVAL '180' DAY
-                ),
-                0
-              ),
-              40.0
-            )
+            LEAST(20.0 * COALESCE(s50.value, 0), 40.0)
           ) + (
-            LEAST(
-              15.0 * COALESCE(
-                (
-                  SELECT
-                    SUM(POWER(0.5, (
-                      EPOCH({{ segc_as_of() }}) - EPOCH(s32.occurred_at)
-                    ) / 86400.0 / 30.0))
-                  FROM {{ source('raw', 'events') }} AS s32
-                  WHERE
-                    s32.occurred_at <= {{ segc_as_of() }}
-                    AND s32.contact_id = c.contact_id
-                    AND COALESCE((
-                      s32.event_type IN ('survey_submit')
-                    ), FALSE)
-                    AND s32.occurred_at > {{ segc_as_of() }} - INTERVAL '180' DAY
-                ),
-                0
-              ),
-              15.0
-            )
+            LEAST(15.0 * COALESCE(s52.value, 0), 15.0)
           ) + (
-            LEAST(
-              10.0 * COALESCE(
-                (
-                  SELECT
-                    SUM(POWER(0.5, (
-                      EPOCH({{ segc_as_of() }}) - EPOCH(s33.occurred_at)
-                    ) / 86400.0 / 30.0))
-                  FROM {{ source('raw', 'events') }} AS s33
-                  WHERE
-                    s33.occurred_at <= {{ segc_as_of() }}
-                    AND s33.contact_id = c.contact_id
-                    AND (
-                      COALESCE((
-                        s33.event_type IN ('page_view')
-                      ), FALSE)
-                      AND COALESCE((
-                        s33.url = '/cennik'
-                      ), FALSE)
-                    )
-                    AND s33.occurred_at > {{ segc_as_of() }} - INTERVAL '30' DAY
-                ),
-                0
-              ),
-              30.0
-            )
+            LEAST(10.0 * COALESCE(s54.value, 0), 30.0)
           ) + (
             CASE
               WHEN COALESCE(
@@ -152,54 +52,138 @@ FROM (
               ELSE 0.0
             END
           ) + (
-            CASE
-              WHEN COALESCE(
-                (
-                  (
-                    SELECT
-                      COUNT(*)
-                    FROM {{ source('raw', 'events') }} AS s34
-                    WHERE
-                      s34.occurred_at <= {{ segc_as_of() }}
-                      AND s34.contact_id = c.contact_id
-                      AND COALESCE((
-                        s34.event_type IN ('unsubscribe')
-                      ), FALSE)
-                  ) >= 1
-                ),
-                FALSE
-              )
-              THEN -30.0
-              ELSE 0.0
-            END
+            CASE WHEN COALESCE((
+              COALESCE(s56.value, 0) >= 1
+            ), FALSE) THEN -30.0 ELSE 0.0 END
           ) + (
-            CASE
-              WHEN COALESCE(
-                (
-                  (
-                    SELECT
-                      COUNT(*)
-                    FROM {{ source('raw', 'events') }} AS s35
-                    WHERE
-                      s35.occurred_at <= {{ segc_as_of() }}
-                      AND s35.contact_id = c.contact_id
-                      AND COALESCE((
-                        s35.event_type IN ('email_bounce')
-                      ), FALSE)
-                      AND s35.occurred_at > {{ segc_as_of() }} - INTERVAL '180' DAY
-                  ) >= 1
-                ),
-                FALSE
-              )
-              THEN -15.0
-              ELSE 0.0
-            END
+            CASE WHEN COALESCE((
+              COALESCE(s58.value, 0) >= 1
+            ), FALSE) THEN -15.0 ELSE 0.0 END
           ),
           100.0
         ),
         0.0
       ) AS DOUBLE) AS expected
     FROM {{ source('raw', 'contacts') }} AS c
+    LEFT JOIN (
+      SELECT
+        s45.contact_id AS contact_id,
+        SUM(POWER(0.5, (
+          EPOCH({{ segc_as_of() }}) - EPOCH(s45.occurred_at)
+        ) / 86400.0 / 30.0)) AS value
+      FROM {{ source('raw', 'events') }} AS s45
+      WHERE
+        s45.occurred_at <= {{ segc_as_of() }}
+        AND COALESCE((
+          s45.event_type IN ('email_open')
+        ), FALSE)
+        AND s45.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
+      GROUP BY
+        s45.contact_id
+    ) AS s46
+      ON s46.contact_id = c.contact_id
+    LEFT JOIN (
+      SELECT
+        s47.contact_id AS contact_id,
+        SUM(POWER(0.5, (
+          EPOCH({{ segc_as_of() }}) - EPOCH(s47.occurred_at)
+        ) / 86400.0 / 30.0)) AS value
+      FROM {{ source('raw', 'events') }} AS s47
+      WHERE
+        s47.occurred_at <= {{ segc_as_of() }}
+        AND COALESCE((
+          s47.event_type IN ('email_click')
+        ), FALSE)
+        AND s47.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
+      GROUP BY
+        s47.contact_id
+    ) AS s48
+      ON s48.contact_id = c.contact_id
+    LEFT JOIN (
+      SELECT
+        s49.contact_id AS contact_id,
+        SUM(POWER(0.5, (
+          EPOCH({{ segc_as_of() }}) - EPOCH(s49.occurred_at)
+        ) / 86400.0 / 30.0)) AS value
+      FROM {{ source('raw', 'events') }} AS s49
+      WHERE
+        s49.occurred_at <= {{ segc_as_of() }}
+        AND COALESCE((
+          s49.event_type IN ('form_submit')
+        ), FALSE)
+        AND s49.occurred_at > {{ segc_as_of() }} - INTERVAL '180' DAY
+      GROUP BY
+        s49.contact_id
+    ) AS s50
+      ON s50.contact_id = c.contact_id
+    LEFT JOIN (
+      SELECT
+        s51.contact_id AS contact_id,
+        SUM(POWER(0.5, (
+          EPOCH({{ segc_as_of() }}) - EPOCH(s51.occurred_at)
+        ) / 86400.0 / 30.0)) AS value
+      FROM {{ source('raw', 'events') }} AS s51
+      WHERE
+        s51.occurred_at <= {{ segc_as_of() }}
+        AND COALESCE((
+          s51.event_type IN ('survey_submit')
+        ), FALSE)
+        AND s51.occurred_at > {{ segc_as_of() }} - INTERVAL '180' DAY
+      GROUP BY
+        s51.contact_id
+    ) AS s52
+      ON s52.contact_id = c.contact_id
+    LEFT JOIN (
+      SELECT
+        s53.contact_id AS contact_id,
+        SUM(POWER(0.5, (
+          EPOCH({{ segc_as_of() }}) - EPOCH(s53.occurred_at)
+        ) / 86400.0 / 30.0)) AS value
+      FROM {{ source('raw', 'events') }} AS s53
+      WHERE
+        s53.occurred_at <= {{ segc_as_of() }}
+        AND (
+          COALESCE((
+            s53.event_type IN ('page_view')
+          ), FALSE)
+          AND COALESCE((
+            s53.url = '/cennik'
+          ), FALSE)
+        )
+        AND s53.occurred_at > {{ segc_as_of() }} - INTERVAL '30' DAY
+      GROUP BY
+        s53.contact_id
+    ) AS s54
+      ON s54.contact_id = c.contact_id
+    LEFT JOIN (
+      SELECT
+        s55.contact_id AS contact_id,
+        COUNT(*) AS value
+      FROM {{ source('raw', 'events') }} AS s55
+      WHERE
+        s55.occurred_at <= {{ segc_as_of() }}
+        AND COALESCE((
+          s55.event_type IN ('unsubscribe')
+        ), FALSE)
+      GROUP BY
+        s55.contact_id
+    ) AS s56
+      ON s56.contact_id = c.contact_id
+    LEFT JOIN (
+      SELECT
+        s57.contact_id AS contact_id,
+        COUNT(*) AS value
+      FROM {{ source('raw', 'events') }} AS s57
+      WHERE
+        s57.occurred_at <= {{ segc_as_of() }}
+        AND COALESCE((
+          s57.event_type IN ('email_bounce')
+        ), FALSE)
+        AND s57.occurred_at > {{ segc_as_of() }} - INTERVAL '180' DAY
+      GROUP BY
+        s57.contact_id
+    ) AS s58
+      ON s58.contact_id = c.contact_id
     WHERE
       NOT c.contact_id IS NULL
   ) AS x

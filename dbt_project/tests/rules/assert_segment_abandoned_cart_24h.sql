@@ -10,46 +10,50 @@ FROM (
   FROM (
     SELECT
       c.contact_id AS contact_id,
-      NOT (
-        SELECT
-          MAX(s1.occurred_at)
-        FROM {{ source('raw', 'events') }} AS s1
-        WHERE
-          s1.occurred_at <= {{ segc_as_of() }}
-          AND s1.contact_id = c.contact_id
-          AND COALESCE((
-            s1.event_type IN ('add_to_cart')
-          ), FALSE)
-          AND s1.occurred_at > {{ segc_as_of() }} - INTERVAL '24' HOUR
-      ) IS NULL
+      NOT s2.value IS NULL
       AND NOT EXISTS(
         SELECT
           1
-        FROM {{ source('raw', 'events') }} AS s3
+        FROM {{ source('raw', 'events') }} AS s4
         INNER JOIN (
           SELECT
-            s4.contact_id AS contact_id,
-            MAX(s4.occurred_at) AS last_at
-          FROM {{ source('raw', 'events') }} AS s4
+            s5.contact_id AS contact_id,
+            MAX(s5.occurred_at) AS last_at
+          FROM {{ source('raw', 'events') }} AS s5
           WHERE
-            s4.occurred_at <= {{ segc_as_of() }}
+            s5.occurred_at <= {{ segc_as_of() }}
             AND COALESCE((
-              s4.event_type IN ('add_to_cart')
+              s5.event_type IN ('add_to_cart')
             ), FALSE)
-            AND s4.occurred_at > {{ segc_as_of() }} - INTERVAL '24' HOUR
+            AND s5.occurred_at > {{ segc_as_of() }} - INTERVAL '24' HOUR
           GROUP BY
-            s4.contact_id
-        ) AS s2
-          ON s2.contact_id = s3.contact_id
+            s5.contact_id
+        ) AS s3
+          ON s3.contact_id = s4.contact_id
         WHERE
-          s3.occurred_at <= {{ segc_as_of() }}
-          AND s3.contact_id = c.contact_id
+          s4.occurred_at <= {{ segc_as_of() }}
+          AND s4.contact_id = c.contact_id
           AND COALESCE((
-            s3.event_type IN ('purchase')
+            s4.event_type IN ('purchase')
           ), FALSE)
-          AND s3.occurred_at > s2.last_at
+          AND s4.occurred_at > s3.last_at
       ) AS expected
     FROM {{ source('raw', 'contacts') }} AS c
+    LEFT JOIN (
+      SELECT
+        s1.contact_id AS contact_id,
+        MAX(s1.occurred_at) AS value
+      FROM {{ source('raw', 'events') }} AS s1
+      WHERE
+        s1.occurred_at <= {{ segc_as_of() }}
+        AND COALESCE((
+          s1.event_type IN ('add_to_cart')
+        ), FALSE)
+        AND s1.occurred_at > {{ segc_as_of() }} - INTERVAL '24' HOUR
+      GROUP BY
+        s1.contact_id
+    ) AS s2
+      ON s2.contact_id = c.contact_id
     WHERE
       NOT c.contact_id IS NULL
   ) AS x

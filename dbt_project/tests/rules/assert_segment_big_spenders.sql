@@ -10,27 +10,25 @@ FROM (
   FROM (
     SELECT
       c.contact_id AS contact_id,
-      COALESCE(
-        (
-          COALESCE(
-            (
-              SELECT
-                SUM(s5.amount)
-              FROM {{ source('raw', 'orders') }} AS s5
-              WHERE
-                s5.ordered_at <= {{ segc_as_of() }}
-                AND s5.contact_id = c.contact_id
-                AND COALESCE((
-                  s5.status = 'paid'
-                ), FALSE)
-                AND s5.ordered_at > {{ segc_as_of() }} - INTERVAL '12' MONTH
-            ),
-            0
-          ) >= 2000
-        ),
-        FALSE
-      ) AS expected
+      COALESCE((
+        COALESCE(s7.value, 0) >= 2000
+      ), FALSE) AS expected
     FROM {{ source('raw', 'contacts') }} AS c
+    LEFT JOIN (
+      SELECT
+        s6.contact_id AS contact_id,
+        SUM(s6.amount) AS value
+      FROM {{ source('raw', 'orders') }} AS s6
+      WHERE
+        s6.ordered_at <= {{ segc_as_of() }}
+        AND COALESCE((
+          s6.status = 'paid'
+        ), FALSE)
+        AND s6.ordered_at > {{ segc_as_of() }} - INTERVAL '12' MONTH
+      GROUP BY
+        s6.contact_id
+    ) AS s7
+      ON s7.contact_id = c.contact_id
     WHERE
       NOT c.contact_id IS NULL
   ) AS x

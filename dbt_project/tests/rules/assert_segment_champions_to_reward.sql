@@ -14,10 +14,10 @@ FROM (
         (
           (
             SELECT
-              s12.segment
-            FROM {{ ref('contact_rfm') }} AS s12
+              s14.segment
+            FROM {{ ref('contact_rfm') }} AS s14
             WHERE
-              s12.contact_id = c.contact_id AND s12.rfm = 'orders_rfm'
+              s14.contact_id = c.contact_id AND s14.rfm = 'orders_rfm'
           ) IN ('champions', 'loyal')
         ),
         FALSE

@@ -10,43 +10,45 @@ FROM (
   FROM (
     SELECT
       c.contact_id AS contact_id,
-      COALESCE(
-        (
-          (
-            SELECT
-              COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s13
-            WHERE
-              s13.occurred_at <= {{ segc_as_of() }}
-              AND s13.contact_id = c.contact_id
-              AND COALESCE((
-                s13.event_type IN ('email_send')
-              ), FALSE)
-              AND s13.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
-          ) >= 5
-        ),
-        FALSE
-      )
+      COALESCE((
+        COALESCE(s16.value, 0) >= 5
+      ), FALSE)
       AND NOT (
-        COALESCE(
-          (
-            (
-              SELECT
-                COUNT(*)
-              FROM {{ source('raw', 'events') }} AS s14
-              WHERE
-                s14.occurred_at <= {{ segc_as_of() }}
-                AND s14.contact_id = c.contact_id
-                AND COALESCE((
-                  s14.event_type IN ('email_open')
-                ), FALSE)
-                AND s14.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
-            ) >= 1
-          ),
-          FALSE
-        )
+        COALESCE((
+          COALESCE(s18.value, 0) >= 1
+        ), FALSE)
       ) AS expected
     FROM {{ source('raw', 'contacts') }} AS c
+    LEFT JOIN (
+      SELECT
+        s15.contact_id AS contact_id,
+        COUNT(*) AS value
+      FROM {{ source('raw', 'events') }} AS s15
+      WHERE
+        s15.occurred_at <= {{ segc_as_of() }}
+        AND COALESCE((
+          s15.event_type IN ('email_send')
+        ), FALSE)
+        AND s15.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
+      GROUP BY
+        s15.contact_id
+    ) AS s16
+      ON s16.contact_id = c.contact_id
+    LEFT JOIN (
+      SELECT
+        s17.contact_id AS contact_id,
+        COUNT(*) AS value
+      FROM {{ source('raw', 'events') }} AS s17
+      WHERE
+        s17.occurred_at <= {{ segc_as_of() }}
+        AND COALESCE((
+          s17.event_type IN ('email_open')
+        ), FALSE)
+        AND s17.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
+      GROUP BY
+        s17.contact_id
+    ) AS s18
+      ON s18.contact_id = c.contact_id
     WHERE
       NOT c.contact_id IS NULL
   ) AS x

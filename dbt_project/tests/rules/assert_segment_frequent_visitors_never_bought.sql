@@ -10,38 +10,41 @@ FROM (
   FROM (
     SELECT
       c.contact_id AS contact_id,
-      COALESCE(
-        (
-          (
-            SELECT
-              COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s15
-            WHERE
-              s15.occurred_at <= {{ segc_as_of() }}
-              AND s15.contact_id = c.contact_id
-              AND COALESCE((
-                s15.event_type IN ('page_view')
-              ), FALSE)
-              AND s15.occurred_at > {{ segc_as_of() }} - INTERVAL '30' DAY
-          ) >= 10
-        ),
-        FALSE
-      )
+      COALESCE((
+        COALESCE(s20.value, 0) >= 10
+      ), FALSE)
       AND NOT (
-        COALESCE(
-          (
-            (
-              SELECT
-                COUNT(*)
-              FROM {{ source('raw', 'orders') }} AS s16
-              WHERE
-                s16.ordered_at <= {{ segc_as_of() }} AND s16.contact_id = c.contact_id
-            ) >= 1
-          ),
-          FALSE
-        )
+        COALESCE((
+          COALESCE(s22.value, 0) >= 1
+        ), FALSE)
       ) AS expected
     FROM {{ source('raw', 'contacts') }} AS c
+    LEFT JOIN (
+      SELECT
+        s19.contact_id AS contact_id,
+        COUNT(*) AS value
+      FROM {{ source('raw', 'events') }} AS s19
+      WHERE
+        s19.occurred_at <= {{ segc_as_of() }}
+        AND COALESCE((
+          s19.event_type IN ('page_view')
+        ), FALSE)
+        AND s19.occurred_at > {{ segc_as_of() }} - INTERVAL '30' DAY
+      GROUP BY
+        s19.contact_id
+    ) AS s20
+      ON s20.contact_id = c.contact_id
+    LEFT JOIN (
+      SELECT
+        s21.contact_id AS contact_id,
+        COUNT(*) AS value
+      FROM {{ source('raw', 'orders') }} AS s21
+      WHERE
+        s21.ordered_at <= {{ segc_as_of() }}
+      GROUP BY
+        s21.contact_id
+    ) AS s22
+      ON s22.contact_id = c.contact_id
     WHERE
       NOT c.contact_id IS NULL
   ) AS x

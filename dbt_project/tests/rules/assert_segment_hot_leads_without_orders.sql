@@ -14,29 +14,31 @@ FROM (
         (
           (
             SELECT
-              s17.grade
-            FROM {{ ref('contact_scores') }} AS s17
+              s23.grade
+            FROM {{ ref('contact_scores') }} AS s23
             WHERE
-              s17.contact_id = c.contact_id AND s17.score = 'lead_score'
+              s23.contact_id = c.contact_id AND s23.score = 'lead_score'
           ) IN ('hot')
         ),
         FALSE
       )
       AND NOT (
-        COALESCE(
-          (
-            (
-              SELECT
-                COUNT(*)
-              FROM {{ source('raw', 'orders') }} AS s18
-              WHERE
-                s18.ordered_at <= {{ segc_as_of() }} AND s18.contact_id = c.contact_id
-            ) >= 1
-          ),
-          FALSE
-        )
+        COALESCE((
+          COALESCE(s25.value, 0) >= 1
+        ), FALSE)
       ) AS expected
     FROM {{ source('raw', 'contacts') }} AS c
+    LEFT JOIN (
+      SELECT
+        s24.contact_id AS contact_id,
+        COUNT(*) AS value
+      FROM {{ source('raw', 'orders') }} AS s24
+      WHERE
+        s24.ordered_at <= {{ segc_as_of() }}
+      GROUP BY
+        s24.contact_id
+    ) AS s25
+      ON s25.contact_id = c.contact_id
     WHERE
       NOT c.contact_id IS NULL
   ) AS x

@@ -10,51 +10,53 @@ FROM (
   FROM (
     SELECT
       c.contact_id AS contact_id,
-      COALESCE(
-        (
-          (
-            SELECT
-              COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s19
-            WHERE
-              s19.occurred_at <= {{ segc_as_of() }}
-              AND s19.contact_id = c.contact_id
-              AND (
-                COALESCE((
-                  s19.event_type IN ('form_submit')
-                ), FALSE)
-                AND COALESCE((
-                  s19.form_id = 'training_signup'
-                ), FALSE)
-              )
-              AND s19.occurred_at > {{ segc_as_of() }} - INTERVAL '365' DAY
-          ) >= 1
-        ),
-        FALSE
-      )
-      OR COALESCE(
-        (
-          (
-            SELECT
-              COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s20
-            WHERE
-              s20.occurred_at <= {{ segc_as_of() }}
-              AND s20.contact_id = c.contact_id
-              AND (
-                COALESCE((
-                  s20.event_type IN ('page_view')
-                ), FALSE)
-                AND COALESCE((
-                  STRPOS(s20.url, '/szkolenia') > 0
-                ), FALSE)
-              )
-              AND s20.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
-          ) >= 2
-        ),
-        FALSE
-      ) AS expected
+      COALESCE((
+        COALESCE(s27.value, 0) >= 1
+      ), FALSE)
+      OR COALESCE((
+        COALESCE(s29.value, 0) >= 2
+      ), FALSE) AS expected
     FROM {{ source('raw', 'contacts') }} AS c
+    LEFT JOIN (
+      SELECT
+        s26.contact_id AS contact_id,
+        COUNT(*) AS value
+      FROM {{ source('raw', 'events') }} AS s26
+      WHERE
+        s26.occurred_at <= {{ segc_as_of() }}
+        AND (
+          COALESCE((
+            s26.event_type IN ('form_submit')
+          ), FALSE)
+          AND COALESCE((
+            s26.form_id = 'training_signup'
+          ), FALSE)
+        )
+        AND s26.occurred_at > {{ segc_as_of() }} - INTERVAL '365' DAY
+      GROUP BY
+        s26.contact_id
+    ) AS s27
+      ON s27.contact_id = c.contact_id
+    LEFT JOIN (
+      SELECT
+        s28.contact_id AS contact_id,
+        COUNT(*) AS value
+      FROM {{ source('raw', 'events') }} AS s28
+      WHERE
+        s28.occurred_at <= {{ segc_as_of() }}
+        AND (
+          COALESCE((
+            s28.event_type IN ('page_view')
+          ), FALSE)
+          AND COALESCE((
+            STRPOS(s28.url, '/szkolenia') > 0
+          ), FALSE)
+        )
+        AND s28.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
+      GROUP BY
+        s28.contact_id
+    ) AS s29
+      ON s29.contact_id = c.contact_id
     WHERE
       NOT c.contact_id IS NULL
   ) AS x

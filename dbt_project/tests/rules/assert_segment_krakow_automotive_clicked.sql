@@ -16,28 +16,29 @@ FROM (
       AND COALESCE((
         c.industry = 'automotive'
       ), FALSE)
-      AND COALESCE(
-        (
-          (
-            SELECT
-              COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s21
-            WHERE
-              s21.occurred_at <= {{ segc_as_of() }}
-              AND s21.contact_id = c.contact_id
-              AND (
-                COALESCE((
-                  s21.event_type IN ('email_click')
-                ), FALSE)
-                AND COALESCE((
-                  s21.campaign = 'automotive_expo_2026'
-                ), FALSE)
-              )
-          ) >= 1
-        ),
-        FALSE
-      ) AS expected
+      AND COALESCE((
+        COALESCE(s31.value, 0) >= 1
+      ), FALSE) AS expected
     FROM {{ source('raw', 'contacts') }} AS c
+    LEFT JOIN (
+      SELECT
+        s30.contact_id AS contact_id,
+        COUNT(*) AS value
+      FROM {{ source('raw', 'events') }} AS s30
+      WHERE
+        s30.occurred_at <= {{ segc_as_of() }}
+        AND (
+          COALESCE((
+            s30.event_type IN ('email_click')
+          ), FALSE)
+          AND COALESCE((
+            s30.campaign = 'automotive_expo_2026'
+          ), FALSE)
+        )
+      GROUP BY
+        s30.contact_id
+    ) AS s31
+      ON s31.contact_id = c.contact_id
     WHERE
       NOT c.contact_id IS NULL
   ) AS x

@@ -16,37 +16,38 @@ FROM (
       AND COALESCE((
         c.industry = 'automotive'
       ), FALSE)
-      AND COALESCE(
-        (
-          (
-            SELECT
-              COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s22
-            WHERE
-              s22.occurred_at <= {{ segc_as_of() }}
-              AND s22.contact_id = c.contact_id
-              AND (
-                COALESCE((
-                  s22.event_type IN ('email_open')
-                ), FALSE)
-                AND COALESCE((
-                  s22.campaign = 'automotive_expo_2026'
-                ), FALSE)
-              )
-          ) >= 1
-        ),
-        FALSE
-      )
+      AND COALESCE((
+        COALESCE(s33.value, 0) >= 1
+      ), FALSE)
       AND NOT (
         EXISTS(
           SELECT
             1
-          FROM {{ ref('segment_membership') }} AS s23
+          FROM {{ ref('segment_membership') }} AS s34
           WHERE
-            s23.contact_id = c.contact_id AND s23.segment = 'krakow_automotive_clicked'
+            s34.contact_id = c.contact_id AND s34.segment = 'krakow_automotive_clicked'
         )
       ) AS expected
     FROM {{ source('raw', 'contacts') }} AS c
+    LEFT JOIN (
+      SELECT
+        s32.contact_id AS contact_id,
+        COUNT(*) AS value
+      FROM {{ source('raw', 'events') }} AS s32
+      WHERE
+        s32.occurred_at <= {{ segc_as_of() }}
+        AND (
+          COALESCE((
+            s32.event_type IN ('email_open')
+          ), FALSE)
+          AND COALESCE((
+            s32.campaign = 'automotive_expo_2026'
+          ), FALSE)
+        )
+      GROUP BY
+        s32.contact_id
+    ) AS s33
+      ON s33.contact_id = c.contact_id
     WHERE
       NOT c.contact_id IS NULL
   ) AS x

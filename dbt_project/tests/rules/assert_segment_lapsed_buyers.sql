@@ -10,23 +10,23 @@ FROM (
   FROM (
     SELECT
       c.contact_id AS contact_id,
-      COALESCE(
-        (
-          (
-            SELECT
-              MAX(s24.ordered_at)
-            FROM {{ source('raw', 'orders') }} AS s24
-            WHERE
-              s24.ordered_at <= {{ segc_as_of() }}
-              AND s24.contact_id = c.contact_id
-              AND COALESCE((
-                s24.status = 'paid'
-              ), FALSE)
-          ) <= {{ segc_as_of() }} - INTERVAL '12' MONTH
-        ),
-        FALSE
-      ) AS expected
+      COALESCE((
+        s36.value <= {{ segc_as_of() }} - INTERVAL '12' MONTH
+      ), FALSE) AS expected
     FROM {{ source('raw', 'contacts') }} AS c
+    LEFT JOIN (
+      SELECT
+        s35.contact_id AS contact_id,
+        MAX(s35.ordered_at) AS value
+      FROM {{ source('raw', 'orders') }} AS s35
+      WHERE
+        s35.ordered_at <= {{ segc_as_of() }} AND COALESCE((
+          s35.status = 'paid'
+        ), FALSE)
+      GROUP BY
+        s35.contact_id
+    ) AS s36
+      ON s36.contact_id = c.contact_id
     WHERE
       NOT c.contact_id IS NULL
   ) AS x

@@ -10,32 +10,33 @@ FROM (
   FROM (
     SELECT
       c.contact_id AS contact_id,
-      COALESCE(
-        (
-          (
-            SELECT
-              COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s25
-            WHERE
-              s25.occurred_at <= {{ segc_as_of() }}
-              AND s25.contact_id = c.contact_id
-              AND (
-                COALESCE((
-                  s25.event_type IN ('form_submit')
-                ), FALSE)
-                AND COALESCE((
-                  s25.form_id = 'newsletter_signup'
-                ), FALSE)
-                AND COALESCE((
-                  s25.utm_source = 'google'
-                ), FALSE)
-              )
-              AND s25.occurred_at > {{ segc_as_of() }} - INTERVAL '6' MONTH
-          ) >= 1
-        ),
-        FALSE
-      ) AS expected
+      COALESCE((
+        COALESCE(s38.value, 0) >= 1
+      ), FALSE) AS expected
     FROM {{ source('raw', 'contacts') }} AS c
+    LEFT JOIN (
+      SELECT
+        s37.contact_id AS contact_id,
+        COUNT(*) AS value
+      FROM {{ source('raw', 'events') }} AS s37
+      WHERE
+        s37.occurred_at <= {{ segc_as_of() }}
+        AND (
+          COALESCE((
+            s37.event_type IN ('form_submit')
+          ), FALSE)
+          AND COALESCE((
+            s37.form_id = 'newsletter_signup'
+          ), FALSE)
+          AND COALESCE((
+            s37.utm_source = 'google'
+          ), FALSE)
+        )
+        AND s37.occurred_at > {{ segc_as_of() }} - INTERVAL '6' MONTH
+      GROUP BY
+        s37.contact_id
+    ) AS s38
+      ON s38.contact_id = c.contact_id
     WHERE
       NOT c.contact_id IS NULL
   ) AS x

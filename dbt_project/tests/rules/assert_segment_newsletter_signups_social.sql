@@ -10,32 +10,33 @@ FROM (
   FROM (
     SELECT
       c.contact_id AS contact_id,
-      COALESCE(
-        (
-          (
-            SELECT
-              COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s26
-            WHERE
-              s26.occurred_at <= {{ segc_as_of() }}
-              AND s26.contact_id = c.contact_id
-              AND (
-                COALESCE((
-                  s26.event_type IN ('form_submit')
-                ), FALSE)
-                AND COALESCE((
-                  s26.form_id = 'newsletter_signup'
-                ), FALSE)
-                AND COALESCE((
-                  s26.utm_source IN ('facebook', 'linkedin')
-                ), FALSE)
-              )
-              AND s26.occurred_at > {{ segc_as_of() }} - INTERVAL '6' MONTH
-          ) >= 1
-        ),
-        FALSE
-      ) AS expected
+      COALESCE((
+        COALESCE(s40.value, 0) >= 1
+      ), FALSE) AS expected
     FROM {{ source('raw', 'contacts') }} AS c
+    LEFT JOIN (
+      SELECT
+        s39.contact_id AS contact_id,
+        COUNT(*) AS value
+      FROM {{ source('raw', 'events') }} AS s39
+      WHERE
+        s39.occurred_at <= {{ segc_as_of() }}
+        AND (
+          COALESCE((
+            s39.event_type IN ('form_submit')
+          ), FALSE)
+          AND COALESCE((
+            s39.form_id = 'newsletter_signup'
+          ), FALSE)
+          AND COALESCE((
+            s39.utm_source IN ('facebook', 'linkedin')
+          ), FALSE)
+        )
+        AND s39.occurred_at > {{ segc_as_of() }} - INTERVAL '6' MONTH
+      GROUP BY
+        s39.contact_id
+    ) AS s40
+      ON s40.contact_id = c.contact_id
     WHERE
       NOT c.contact_id IS NULL
   ) AS x

@@ -10,29 +10,30 @@ FROM (
   FROM (
     SELECT
       c.contact_id AS contact_id,
-      COALESCE(
-        (
-          (
-            SELECT
-              COUNT(*)
-            FROM {{ source('raw', 'events') }} AS s27
-            WHERE
-              s27.occurred_at <= {{ segc_as_of() }}
-              AND s27.contact_id = c.contact_id
-              AND (
-                COALESCE((
-                  s27.event_type IN ('page_view')
-                ), FALSE)
-                AND COALESCE((
-                  STARTS_WITH(s27.url, '/tv/')
-                ), FALSE)
-              )
-              AND s27.occurred_at > {{ segc_as_of() }} - INTERVAL '14' DAY
-          ) >= 1
-        ),
-        FALSE
-      ) AS expected
+      COALESCE((
+        COALESCE(s42.value, 0) >= 1
+      ), FALSE) AS expected
     FROM {{ source('raw', 'contacts') }} AS c
+    LEFT JOIN (
+      SELECT
+        s41.contact_id AS contact_id,
+        COUNT(*) AS value
+      FROM {{ source('raw', 'events') }} AS s41
+      WHERE
+        s41.occurred_at <= {{ segc_as_of() }}
+        AND (
+          COALESCE((
+            s41.event_type IN ('page_view')
+          ), FALSE)
+          AND COALESCE((
+            STARTS_WITH(s41.url, '/tv/')
+          ), FALSE)
+        )
+        AND s41.occurred_at > {{ segc_as_of() }} - INTERVAL '14' DAY
+      GROUP BY
+        s41.contact_id
+    ) AS s42
+      ON s42.contact_id = c.contact_id
     WHERE
       NOT c.contact_id IS NULL
   ) AS x

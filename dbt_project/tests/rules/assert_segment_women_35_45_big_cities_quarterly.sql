@@ -28,24 +28,25 @@ FROM (
       AND COALESCE((
         c.city IN ('Warszawa', 'Kraków', 'Łódź', 'Wrocław', 'Poznań')
       ), FALSE)
-      AND COALESCE(
-        (
-          (
-            SELECT
-              COUNT(*)
-            FROM {{ source('raw', 'orders') }} AS s28
-            WHERE
-              s28.ordered_at <= {{ segc_as_of() }}
-              AND s28.contact_id = c.contact_id
-              AND COALESCE((
-                s28.status = 'paid'
-              ), FALSE)
-              AND s28.ordered_at > {{ segc_as_of() }} - INTERVAL '12' MONTH
-          ) BETWEEN 3 AND 5
-        ),
-        FALSE
-      ) AS expected
+      AND COALESCE((
+        COALESCE(s44.value, 0) BETWEEN 3 AND 5
+      ), FALSE) AS expected
     FROM {{ source('raw', 'contacts') }} AS c
+    LEFT JOIN (
+      SELECT
+        s43.contact_id AS contact_id,
+        COUNT(*) AS value
+      FROM {{ source('raw', 'orders') }} AS s43
+      WHERE
+        s43.ordered_at <= {{ segc_as_of() }}
+        AND COALESCE((
+          s43.status = 'paid'
+        ), FALSE)
+        AND s43.ordered_at > {{ segc_as_of() }} - INTERVAL '12' MONTH
+      GROUP BY
+        s43.contact_id
+    ) AS s44
+      ON s44.contact_id = c.contact_id
     WHERE
       NOT c.contact_id IS NULL
   ) AS x
