@@ -175,7 +175,7 @@ having count(*) > 1
     "segc_incremental.sql": """\
 {#- Incremental membership (settings.incremental): compiler/sqlgen/incremental.py explains the models. -#}
 
-{#- Whether this build can resume from the previous one's state: `check` counts 1 when it can. -#}
+{#- Whether this build can resume from the previous one's state: `check` returns a row when it can. -#}
 {% macro segc_resumable(check) %}
   {%- if not execute -%}{{ return(false) }}{%- endif -%}
   {%- for name in ('segc_state', 'segc_contact_hashes') -%}
@@ -183,7 +183,7 @@ having count(*) > 1
       {{ return(false) }}
     {%- endif -%}
   {%- endfor -%}
-  {{ return(run_query(check).columns[0].values()[0] == 1) }}
+  {{ return(segc_returns_rows(check)) }}
 {% endmacro %}
 
 {#- Post-hook of segc_changed: the state is incomplete until segc_state is rebuilt, so a build that

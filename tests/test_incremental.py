@@ -54,7 +54,7 @@ class Builds:
         self.table("segc_state", incremental.state(self.plan, "same"), as_of)
 
     def resumable(self, as_of, fingerprint="same") -> bool:
-        return self.con.execute(self.sql(incremental.resumable(self.plan, fingerprint), as_of)).fetchone()[0] == 1
+        return self.con.execute(self.sql(incremental.resumable(self.plan, fingerprint), as_of)).fetchone() is not None
 
     def next(self, previous, as_of) -> None:
         assert self.resumable(as_of)
