@@ -196,7 +196,7 @@ having count(*) > 1
 {#- Whether segc_changed says "every contact" (one NULL key). -#}
 {% macro segc_everything_changed(changed) %}
   {%- if not execute -%}{{ return(true) }}{%- endif -%}
-  {{ return(run_query("select count(*) from " ~ changed ~ " where segc_cid is null").columns[0].values()[0] > 0) }}
+  {{ return(segc_returns_rows("select 1 from " ~ changed ~ " where segc_cid is null")) }}
 {% endmacro %}
 
 {#- Pre-hook of the tables kept per contact: forget the rows of the contacts about to be recomputed. -#}
