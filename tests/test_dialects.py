@@ -45,6 +45,7 @@ def jinja_free(text: str) -> list[str]:
     text = re.sub(r"\{\{ ref\('(\w+)'\) \}\}", r"segments.\1", text)
     text = text.replace("{{ this }}", "segments.this_model")
     text = text.replace("{{ segc_as_of() }}", "CAST('2026-03-31 12:00:00' AS TIMESTAMP)")
+    text = text.replace("{{ segc_latest_build() }}", "CAST('2026-03-30 12:00:00' AS TIMESTAMP)")
     text = re.sub(r"\{\{ config\(.*?\) \}\}\n", "", text)
     bodies = re.split(r"\{% (?:if is_incremental\(\)(?: and \w+\(\w+\))?|else|endif|set \w+|endset) %\}\n", text)
     bodies = ["\n".join(line for line in b.splitlines() if not line.startswith("--")).strip() for b in bodies]

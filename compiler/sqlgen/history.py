@@ -3,7 +3,8 @@
 The change feed is the only state: an append-only log of entered/exited rows. Which contacts
 were members at the previous build is a replay of that log (each pair's latest change), so a
 build that died half-way leaves nothing to repair: the next build diffs the current membership
-against the last *recorded* state. History is derived from the log on every build.
+against the last *recorded* state. History is derived from the log (and kept between builds where
+the warehouse can replace rows by key).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from sqlglot import exp
 
 from .. import ir
 from . import atoms
-from .atoms import AS_OF, all_of
+from .atoms import AS_OF, LATEST_BUILD, all_of
 from .relations import joined, ref_table, source_table, this_table
 
 KEYS = ("contact_id", "segment")
@@ -20,6 +21,7 @@ EPOCH_START = exp.cast(exp.Literal.string("1900-01-01 00:00:00"), "TIMESTAMP")
 
 
 def _latest_recorded() -> exp.Expression:
+    """The latest as_of the model's own table holds."""
     return exp.func("COALESCE", exp.Subquery(this=exp.select(exp.func("MAX", exp.column("as_of"))).from_(this_table())),
                     EPOCH_START.copy())
 
@@ -45,10 +47,12 @@ def changes(incremental: bool) -> exp.Expression:
     """entered = members now and not before; exited = members before and not now; only for a new as_of.
 
     Both sides come from one FULL JOIN of the current membership with the replayed previous one. The as_of
-    test filters both inputs, so that a build at a recorded as_of reads nothing (the warehouse folds it)."""
+    test filters both inputs, so that a build at a recorded as_of reads nothing (the warehouse folds it). It
+    compares with the latest recorded build (macro segc_latest_build), not the feed's latest row: a build
+    that changed nothing is recorded only in the summary."""
     current = exp.select(*KEYS).from_(ref_table("segment_membership"))
     if incremental:
-        fresh = exp.GT(this=exp.cast(AS_OF.copy(), "TIMESTAMP"), expression=_latest_recorded())
+        fresh = exp.GT(this=exp.cast(AS_OF.copy(), "TIMESTAMP"), expression=LATEST_BUILD.copy())
         current = current.where(fresh.copy(), copy=False)
         diff = (exp.select(*(exp.func("COALESCE", exp.column(k, "c"), exp.column(k, "p")).as_(k, copy=False) for k in KEYS),
                            exp.Case(ifs=[exp.If(this=exp.Is(this=exp.column("contact_id", "p"), expression=exp.Null()),

@@ -13,13 +13,13 @@ import sqlglot
 from sqlglot import exp
 
 from .. import ir
-from .atoms import AS_OF, PREVIOUS_AS_OF, literal, portable, utc_from_local
+from .atoms import AS_OF, LATEST_BUILD, PREVIOUS_AS_OF, literal, portable, utc_from_local
 
 _SOURCE = "segc_source__"
 _REF = "segc_ref__"
 _THIS = "segc_this__"
 _SIBLING = "segc_sibling__"
-_TOKEN = re.compile(rf"\b({_SOURCE}|{_REF}|{_SIBLING})([a-z][a-z0-9_]*)\b|\b{AS_OF.name}\b|\b{PREVIOUS_AS_OF.name}\b|\b{_THIS}\b")
+_TOKEN = re.compile(rf"\b({_SOURCE}|{_REF}|{_SIBLING})([a-z][a-z0-9_]*)\b|\b{AS_OF.name}\b|\b{PREVIOUS_AS_OF.name}\b|\b{LATEST_BUILD.name}\b|\b{_THIS}\b")
 
 
 def source_table(name: str) -> exp.Table:
@@ -198,14 +198,17 @@ def render_dbt(tree: exp.Expression, project: ir.Project, dialect: str = "duckdb
             return "{{ this }}"
         if match.group(0) == PREVIOUS_AS_OF.name:
             return "{{ segc_previous }}"  # set once at the top of the model (incremental builds)
+        if match.group(0) == LATEST_BUILD.name:
+            return "{{ segc_latest_build() }}"
         return "{{ segc_as_of() }}"
 
     return _TOKEN.sub(jinja, to_sql(localize(tree, project), dialect)) + "\n"
 
 
 def render_plain(tree: exp.Expression, project: ir.Project, dialect: str, as_of: datetime,
-                 schema: str = "segments", previous: datetime | None = None) -> str:
-    """SQL that runs as is against the declared relations at a fixed as_of (and previous as_of)."""
+                 schema: str = "segments", previous: datetime | None = None, latest: datetime = datetime(1900, 1, 1)) -> str:
+    """SQL that runs as is against the declared relations at a fixed as_of (and previous as_of, and the
+    latest recorded build's as_of: none by default)."""
 
     def bind(node):
         if isinstance(node, exp.Table) and node.name.startswith(_SOURCE):
@@ -217,6 +220,8 @@ def render_plain(tree: exp.Expression, project: ir.Project, dialect: str, as_of:
             return literal(as_of)
         if isinstance(node, exp.Column) and node.name == PREVIOUS_AS_OF.name and not node.table:
             return literal(previous)
+        if isinstance(node, exp.Column) and node.name == LATEST_BUILD.name and not node.table:
+            return literal(latest)
         return node
 
     return to_sql(localize(tree, project).transform(bind), dialect) + "\n"

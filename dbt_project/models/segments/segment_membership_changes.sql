@@ -18,14 +18,7 @@ FROM (
       segment
     FROM {{ ref('segment_membership') }}
     WHERE
-      CAST({{ segc_as_of() }} AS TIMESTAMP) > COALESCE(
-        (
-          SELECT
-            MAX(as_of)
-          FROM {{ this }}
-        ),
-        CAST('1900-01-01 00:00:00' AS TIMESTAMP)
-      )
+      CAST({{ segc_as_of() }} AS TIMESTAMP) > {{ segc_latest_build() }}
   ) AS c
   FULL JOIN (
     SELECT
@@ -33,14 +26,7 @@ FROM (
       segment
     FROM {{ this }}
     WHERE
-      CAST({{ segc_as_of() }} AS TIMESTAMP) > COALESCE(
-        (
-          SELECT
-            MAX(as_of)
-          FROM {{ this }}
-        ),
-        CAST('1900-01-01 00:00:00' AS TIMESTAMP)
-      )
+      CAST({{ segc_as_of() }} AS TIMESTAMP) > {{ segc_latest_build() }}
     GROUP BY
       contact_id,
       segment
