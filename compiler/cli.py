@@ -88,7 +88,7 @@ def compile_project(ws: Workspace, target: str | None = None):
     project = _load(ws)
     if project is None:
         return None
-    scaffold.write(ws.root, overwrite_macros=False)
+    scaffold.write(ws.root)
     try:
         _, _, dialect = scaffold.target_dialect(ws.dbt_dir, target)
         emit.write(project, ws.dbt_dir, dialect)
@@ -121,12 +121,7 @@ def run_build(ws: Workspace, as_of: datetime, database: Path | None, select: lis
         return None
     _, adapter, _ = scaffold.target_dialect(ws.dbt_dir, target)
     stamp = as_of.isoformat(sep=" ")
-    variables = {"segc_rebuild_history": rebuild_history}
-    if "SEGC_AS_OF" not in (ws.root / "macros" / "segc_as_of.sql").read_text():
-        echo("note: macros/segc_as_of.sql predates SEGC_AS_OF, so as_of is passed as a dbt var and dbt parses the "
-             "whole project at each new as_of; delete the file and segc writes the current one")
-        variables["as_of"] = stamp
-    args = ["build", "--vars", json.dumps(variables)]
+    args = ["build", "--vars", json.dumps({"segc_rebuild_history": rebuild_history})]
     if select:
         args += ["--select", *select]
     if exclude:

@@ -39,6 +39,7 @@ def findings(ws: Workspace, project, dialect: str) -> list[Finding]:
     """Every difference between the files `segc compile` would write and the ones on disk."""
     expected = {f"dbt_project/{rel}": text for rel, text in emit.render(project, dialect).items()}
     expected["dbt_project/dbt_project.yml"] = scaffold.DBT_PROJECT
+    expected |= {f"macros/{name}": text for name, text in scaffold.MACROS.items()}
     out = []
     for rel, text in sorted(expected.items()):
         path = ws.root / rel
@@ -58,14 +59,11 @@ def findings(ws: Workspace, project, dialect: str) -> list[Finding]:
                 out.append(Finding("extra", rel, "segc compile deletes it"))
     if not (ws.dbt_dir / "profiles.yml").exists():
         out.append(Finding("missing", "dbt_project/profiles.yml", "segc compile writes the DuckDB profile"))
-    for name in sorted(scaffold.MACROS):
-        if not (ws.root / "macros" / name).exists():
-            out.append(Finding("missing", f"macros/{name}"))
     return out
 
 
 EXPLAIN = {
-    "changed": "differs from what segc compiles from segments/ (stale, or edited by hand)",
+    "changed": "differs from what segc compile writes (stale, or edited by hand)",
     "edited": "its generated header is gone: edited by hand",
     "missing": "segc compile would write it",
     "extra": "no longer generated",

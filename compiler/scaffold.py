@@ -1,7 +1,7 @@
 """The fixed files of a segc project: dbt project settings, the DuckDB profile and the macros.
 
-`segc init` writes them into a new repository; `segc compile` refreshes the dbt settings so a
-checkout always builds with the macros that match this compiler.
+`segc init` writes them into a new repository; `segc compile` writes them again (all but an
+existing profile), so a checkout always builds with the macros that match this compiler.
 """
 
 from __future__ import annotations
@@ -238,8 +238,8 @@ having count(*) > 1
 }
 
 
-def write(root: Path, overwrite_macros: bool = True) -> None:
-    """Write dbt_project.yml, profiles.yml and macros/ under `root`."""
+def write(root: Path) -> None:
+    """Write dbt_project.yml, profiles.yml (unless there is one) and segc's macros under `root`."""
     dbt = root / "dbt_project"
     dbt.mkdir(parents=True, exist_ok=True)
     (dbt / "dbt_project.yml").write_text(DBT_PROJECT)
@@ -248,5 +248,4 @@ def write(root: Path, overwrite_macros: bool = True) -> None:
     macros = root / "macros"
     macros.mkdir(exist_ok=True)
     for name, text in MACROS.items():
-        if overwrite_macros or not (macros / name).exists():
-            (macros / name).write_text(text)
+        (macros / name).write_text(text)

@@ -180,30 +180,6 @@ def test_model_contracts_stop_a_type_change(built, tmp_path):
     assert query(copy, "select count(*), max(as_of) from segments.segment_membership") == before
 
 
-MACRO_BEFORE_SEGC_AS_OF = """\
-{% macro segc_as_of() -%}
-  {%- set value = var('as_of', none) -%}
-  {%- if value is none -%}{%- set value = run_started_at.strftime('%Y-%m-%d %H:%M:%S') -%}{%- endif -%}
-  cast('{{ value | replace("T", " ") }}' as timestamp)
-{%- endmacro %}
-"""
-
-
-def test_a_project_with_the_older_as_of_macro_still_builds_at_its_as_of(built, tmp_path):
-    """segc compile keeps a project's macros: one written before SEGC_AS_OF still gets the var."""
-    ws, db, _ = built
-    older = make_project(tmp_path)
-    (older.root / "macros" / "segc_as_of.sql").write_text(MACRO_BEFORE_SEGC_AS_OF)
-    copy = tmp_path / "older.duckdb"
-    shutil.copy(db, copy)
-    lines = []
-    result = run_build(older, datetime(2026, 11, 29), copy, echo=lines.append,
-                       exclude=["tag:segc_rules", "resource_type:unit_test"])
-    assert result.returncode == 0, "\n".join(result.output[-20:])
-    assert any("predates SEGC_AS_OF" in line for line in lines)
-    assert query(copy, "select distinct as_of from segments.segment_membership") == [(datetime(2026, 11, 29),)]
-
-
 def test_results_read_by_one_query_are_a_view(built, tmp_path):
     """Segments only, on DuckDB: the membership's UNPIVOT is the one reader, so no wide table is written."""
     ws, db, _ = built

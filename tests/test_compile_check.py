@@ -36,6 +36,8 @@ def test_check_lists_every_kind_of_difference_and_writes_nothing(tmp_path, capsy
     (dbt / "tests/rules/assert_segment_gone.sql").write_text("select 1\n")
     behavioral = tmp_path / "segments/behavioral.yml"
     behavioral.write_text(behavioral.read_text().replace("within: 2w}", "within: 3w}"))
+    (tmp_path / "macros/segc_as_of.sql").write_text("{% macro segc_as_of() %}current_timestamp{% endmacro %}\n")
+    (tmp_path / "macros/segc_returns_rows.sql").unlink()  # e.g. from an older segc
     before = snapshot(tmp_path)
 
     assert main(["compile", "--check", "--project", str(tmp_path)]) == 1
@@ -50,6 +52,9 @@ def test_check_lists_every_kind_of_difference_and_writes_nothing(tmp_path, capsy
         "dbt_project/models/internal/segc_results.sql": "changed",
         "dbt_project/models/segments/segment_catalog.sql": "changed",
         "dbt_project/tests/rules/assert_segment_tv_shoppers.sql": "changed",
+        # segc's macros: compile writes them again
+        "macros/segc_as_of.sql": "changed",
+        "macros/segc_returns_rows.sql": "missing",
     }
     assert snapshot(tmp_path) == before  # --check writes nothing
 
