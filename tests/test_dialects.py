@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import sqlglot
+import yaml
 from sqlglot import exp
 
 from compiler import emit, ir
@@ -91,6 +92,21 @@ def test_golden_results_model(projects, dialect):
 def test_compile_is_deterministic_per_dialect(projects):
     for dialect in DIALECTS:
         assert emit.render(projects["fixture"], dialect) == emit.render(projects["fixture"], dialect)
+
+
+def test_sources_in_other_databases_keep_their_database(tmp_path):
+    """Relations in two databases under one schema name become two dbt sources, each with its database."""
+    shutil.copytree(ROOT / "segments", tmp_path / "segments")
+    sources = tmp_path / "segments" / "sources.yml"
+    sources.write_text(sources.read_text().replace("relation: raw.contacts", "relation: crm.raw.contacts")
+                       .replace("relation: raw.events", "relation: web.raw.events"))
+    files = emit.render(Workspace(tmp_path).load(), "snowflake")
+    declared = {s["name"]: (s.get("database"), s["schema"], [t["name"] for t in s["tables"]])
+                for s in yaml.safe_load(files["models/sources.yml"])["sources"]}
+    assert declared == {"crm_raw": ("crm", "raw", ["contacts"]), "web_raw": ("web", "raw", ["events"]),
+                        "raw": (None, "raw", ["orders"])}
+    results = files["models/internal/segc_results.sql"]
+    assert "{{ source('web_raw', 'events') }}" in results and "{{ source('raw', 'orders') }}" in results
 
 
 # -- constructs sqlglot mistranslates: never emitted ----------------------------------------------

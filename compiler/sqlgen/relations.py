@@ -57,9 +57,13 @@ def relation_of(project: ir.Project, name: str) -> str:
 
 
 def dbt_source(project: ir.Project, name: str) -> tuple[str, str]:
-    """(source name, table name) under which dbt knows a declared relation."""
+    """(source name, table name) under which dbt knows a declared relation: the source is named for its
+    schema, or `<database>_<schema>` when relations in other databases share that schema name."""
     parts = relation_of(project, name).split(".")
-    return parts[-2], parts[-1]
+    schema = parts[-2]
+    relations = [relation_of(project, n) for n in ["contacts"] + [s.name for s in project.streams]]
+    databases = {r.split(".")[0] if r.count(".") == 2 else None for r in relations if r.split(".")[-2] == schema}
+    return (f"{parts[0]}_{schema}" if len(parts) == 3 and len(databases) > 1 else schema), parts[-1]
 
 
 class UnportableSQL(ValueError):
