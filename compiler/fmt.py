@@ -327,7 +327,7 @@ def command(args) -> int:
         return 1
     changed, failed = [], 0
     for path in paths:
-        shown = path.relative_to(root) if path.resolve().is_relative_to(root) else path
+        shown = path.resolve().relative_to(root) if path.resolve().is_relative_to(root) else path
         try:
             text = path.read_text(encoding="utf-8")
             result = format_checked(text)

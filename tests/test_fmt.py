@@ -160,6 +160,14 @@ def test_cli_check_writes_and_refuses(tmp_path, capsys):
     assert main(["fmt", "--check", "--project", str(tmp_path)]) == 0
 
 
+def test_cli_takes_files_relative_to_the_working_directory(tmp_path, monkeypatch, capsys):
+    shutil.copytree(ROOT / "segments", tmp_path / "segments")
+    (tmp_path / "segments" / "messy.yml").write_text(MESSY, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["fmt", "--check", "segments/messy.yml"]) == 1
+    assert "would reformat segments/messy.yml" in capsys.readouterr().out
+
+
 # -- property: any block layout PyYAML can write (indent 2-6, indentless sequences), with comments
 #    sprinkled at any indentation, formats without loss and is a fixed point after one pass.
 
