@@ -132,25 +132,24 @@ def subset_keys(project: ir.Project, key: tuple[str, str]) -> set[tuple[str, str
 def load_revision(root: Path, ref: str) -> ir.Project:
     """The definitions under segments/ at git revision `ref`, checked."""
 
-    def git(*args) -> str:
+    def git(*args) -> bytes:
         try:
-            done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=True)
+            done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, check=True)
         except FileNotFoundError:
             raise PlanError("git is not installed") from None
         except subprocess.CalledProcessError as exc:
-            raise PlanError(f"git {' '.join(args)}: {exc.stderr.strip() or exc}") from None
+            raise PlanError(f"git {' '.join(args)}: {exc.stderr.decode(errors='replace').strip() or exc}") from None
         return done.stdout
 
-    top = Path(git("rev-parse", "--show-toplevel").strip())
+    top = Path(git("rev-parse", "--show-toplevel").decode().strip())
     prefix = (root.resolve() / "segments").relative_to(top.resolve()).as_posix()
-    names = [n for n in git("ls-tree", "-r", "--name-only", ref, "--", prefix).splitlines()
+    names = [n for n in git("ls-tree", "-r", "--name-only", ref, "--", prefix).decode().splitlines()
              if n.endswith((".yml", ".yaml"))]
     with tempfile.TemporaryDirectory(prefix="segc-base-") as tmp:
         for name in names:
             target = Path(tmp) / "segments" / Path(name).relative_to(prefix)
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(subprocess.run(["git", "-C", str(root), "show", f"{ref}:{name}"],
-                                              capture_output=True, check=True).stdout)
+            target.write_bytes(git("show", f"{ref}:{name}"))
         (Path(tmp) / "segments").mkdir(exist_ok=True)
         try:
             return Workspace(Path(tmp)).load()
