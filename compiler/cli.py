@@ -15,6 +15,7 @@ from .errors import CompileError, did_you_mean, render_json
 from .runner import BuildResult, dbt
 from .sqlgen.relations import UnportableSQL
 from .sqltext import definition_sql
+from .timeutil import now_utc
 from .workspace import Workspace, find
 
 DIALECTS = ("duckdb", "postgres", "spark", "databricks", "snowflake", "bigquery", "trino")
@@ -30,10 +31,6 @@ def parse_as_of(text: str) -> datetime:
     if value.tzinfo is not None:
         value = value.astimezone(timezone.utc).replace(tzinfo=None)
     return value
-
-
-def now_utc() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
 def _load(ws: Workspace, fmt: str = "text"):
@@ -182,16 +179,10 @@ def cmd_sql(args) -> int:
     return 0
 
 
-SPARKS = "▁▂▃▄▅▆▇█"
-
-
-def sparkline(values: list[int]) -> str:
-    low, high = min(values), max(values)
-    return "".join(SPARKS[(v - low) * (len(SPARKS) - 1) // (high - low) if high > low else 0] for v in values)
-
-
 def cmd_status(args) -> int:
     import duckdb
+
+    from .show import sparkline
 
     ws = Workspace(Path(args.project).resolve())
     database = Path(args.database) if args.database else ws.default_database

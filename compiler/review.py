@@ -21,14 +21,15 @@ import json
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 from . import emit, ir
 from .errors import CompileError
-from .sqlgen.plan import Plan, conditions, references
+from .sqlgen.plan import RFM_COLUMNS, Plan, conditions, references
 from .sqlgen.relations import render_plain
 from .sqltext import definition_sql
+from .timeutil import now_utc
 from .workspace import KINDS, Workspace, subset
 
 SCRATCH = "segc_plan_results"  # TEMP table of the read-only connection
@@ -236,8 +237,7 @@ class Evaluator:
             cols = {"stage": self.column("lifecycle", name) if in_tree else None}
             label_col = "stage"
         else:
-            parts = ("recency_days", "frequency", "monetary", "r", "f", "m", "segment")
-            cols = {p: self.column("rfm", name, f"_{p}") if in_tree else None for p in parts}
+            cols = {p: self.column("rfm", name, f"_{p}") if in_tree else None for p in RFM_COLUMNS}
             label_col = "segment"
         names = list(cols)
         published = PUBLISHED[kind] in self.tables
@@ -310,7 +310,7 @@ def _compute(con, project, database, samples, base, base_label, with_sql) -> Pla
     latest = _latest_as_of(con, tables)
     notes = []
     if latest is None:
-        as_of = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+        as_of = now_utc()
         notes.append(f"no build recorded in {database.name}: every definition is new; evaluated at {as_of}")
     else:
         as_of = latest

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import sys
 import textwrap
-from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlglot import exp
@@ -20,6 +19,7 @@ from . import emit, ir
 from .errors import did_you_mean
 from .review import definitions, direct_dependencies
 from .sqltext import definition_sql
+from .timeutil import now_utc
 from .workspace import Workspace, find
 
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -135,7 +135,7 @@ def describe(ws: Workspace, project: ir.Project, name: str, database: Path, *, s
             "warehouse": _warehouse(database, project, kind, name, samples, builds)}
     if with_sql:
         wh = info["warehouse"] or {}
-        as_of = wh.get("as_of") or datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+        as_of = wh.get("as_of") or now_utc()
         info["sql_as_of"] = as_of
         info["sql"] = definition_sql(project, kind, name, dialect, as_of)
     return info

@@ -1,11 +1,17 @@
-"""Calendar arithmetic in Python, matching the SQL the compiler emits (used for example rows)."""
+"""Time in Python: calendar arithmetic matching the SQL the compiler emits (used for example rows),
+and the default as_of."""
 
 from __future__ import annotations
 
 import calendar
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from .ir import Duration
+
+
+def now_utc() -> datetime:
+    """Now, in UTC, to the second (naive): the default as_of."""
+    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
 def shift(ts: datetime, duration: Duration, sign: int = 1) -> datetime:

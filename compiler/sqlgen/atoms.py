@@ -19,7 +19,7 @@ def all_of(*conditions: exp.Expression) -> exp.Expression:
 
 
 def any_of(*conditions: exp.Expression) -> exp.Expression:
-    return exp.or_(*conditions, copy=False)  # bound by render(): a dbt macro call or a literal
+    return exp.or_(*conditions, copy=False)
 
 
 def is_not_null(value: exp.Expression) -> exp.Expression:
@@ -54,7 +54,8 @@ def window(ts: exp.Expression, duration: ir.Duration) -> exp.Expression:
     return exp.GT(this=ts, expression=shift(AS_OF.copy(), duration, -1))
 
 
-def _true_if_null(cond: exp.Expression, default: bool) -> exp.Expression:
+def null_as(cond: exp.Expression, default: bool) -> exp.Expression:
+    """`cond`, two-valued: `default` where it is NULL."""
     return exp.Coalesce(this=exp.paren(cond, copy=False), expressions=[exp.Boolean(this=default)])
 
 
@@ -78,7 +79,7 @@ def compare(value: exp.Expression, op: str, operand, null_is: bool = False) -> e
         cond = exp.Not(this=cond) if op == "not_in" else cond
     else:
         raise AssertionError(op)
-    return _true_if_null(cond, null_is)
+    return null_as(cond, null_is)
 
 
 def compare_all(value: exp.Expression, tests, null_is: bool = False) -> exp.Expression:
@@ -139,7 +140,7 @@ def predicate(value: exp.Expression, p: ir.Predicate) -> exp.Expression:
         return compare_all(age_years(value), v)
     else:
         raise AssertionError(op)
-    return _true_if_null(cond, False)
+    return null_as(cond, False)
 
 
 # -- portability: single constructs that sqlglot would translate into something else -----------

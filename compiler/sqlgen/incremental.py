@@ -20,6 +20,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from .. import ir
+from ..spec import TIME_OPS
 from . import atoms
 from .atoms import AS_OF, PREVIOUS_AS_OF, all_of, any_of
 from .plan import CID, Plan, conditions, leaves, references
@@ -27,7 +28,6 @@ from .relations import joined, sibling_table, source_table
 
 STATE = "segc_state"
 HASHES = "segc_contact_hashes"
-TIME_OPS = ("within", "older_than", "age")
 
 
 def previous_as_of() -> exp.Expression:

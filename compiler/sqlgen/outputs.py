@@ -205,7 +205,7 @@ def rfm_check(direct: Direct, r: ir.Rfm) -> exp.Select:
     return _disagreements(expected, actual, any_of(*differs))
 
 
-def score_bounds_check(s: ir.Score) -> exp.Select | None:
+def score_bounds_check(s: ir.Score) -> exp.Select:
     """Rows whose value is outside [min, max] or whose grade is not the first that holds."""
     value = exp.column("value")
     bad = [exp.Is(this=value, expression=exp.Null())]

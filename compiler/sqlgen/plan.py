@@ -6,10 +6,17 @@ Shape of the generated query (one CTE per step):
     <s>_rows       one pass over stream s: rows up to as_of, one boolean column per distinct
                    row filter used anywhere in the project (each predicate evaluated once)
     <s>_facts      per-contact aggregates of <s>_rows, one column per distinct aggregate
-    follow_<n>     contacts whose latest first-kind row is followed by a second-kind row
-    rfm_<n>        RFM values and scores (window functions over the contacts with rows)
+    <s>_values_<c>, <s>_distinct_<c>
+                   distinct counts: the latest matching timestamp per (contact, value), then
+                   one count per window
+    follow_<a>_<b> for every not_followed_by between streams a and b, in one join: whether
+                   the latest first-kind row is followed by a second-kind row
+    segc_rfm_<n>_values, segc_rfm_<n>
+                   RFM values and scores (window functions over the contacts with rows)
+    base           the contacts LEFT JOIN every per-contact CTE above
     layer_<n>      segments, scores, grades and stages in dependency order: each layer only
-                   reads columns computed by earlier layers or by the aggregates
+                   reads columns computed by earlier layers or in base (layer_<n>_grades: the
+                   grades of the scores computed in layer n)
 
 Many segments therefore cost one scan per stream plus cheap per-contact boolean logic.
 """
@@ -442,7 +449,7 @@ def first_last_test(ts: exp.Expression, test: ir.Comparison) -> exp.Expression:
         cond = atoms.window(ts, test.value)
     else:
         cond = exp.LTE(this=ts, expression=atoms.shift(AS_OF.copy(), test.value, -1))
-    return exp.func("COALESCE", exp.paren(cond), exp.false())
+    return atoms.null_as(cond, False)
 
 
 def rfm_segment_test(seg: ir.RfmSegment) -> exp.Expression:
