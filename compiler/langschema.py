@@ -154,12 +154,10 @@ def _props(keys, construct: str, schemas: dict) -> dict:
     return out
 
 
-def _obj(keys, construct: str, schemas: dict, required=(), description: str | None = None, **extra) -> dict:
+def _obj(keys, construct: str, schemas: dict, required=(), **extra) -> dict:
     out = {"type": "object", "properties": _props(keys, construct, schemas), "additionalProperties": False}
     if required:
         out["required"] = list(required)
-    if description:
-        out["description"] = description
     return out | extra
 
 
