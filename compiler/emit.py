@@ -69,8 +69,7 @@ def _strip(d):
 
 def definition_hashes(project: ir.Project) -> dict[tuple[str, str], str]:
     """SHA-256 of each definition's meaning and, recursively, of what it references."""
-    defs = {("segment", d.name): d for d in project.segments} | {("score", d.name): d for d in project.scores} | {
-        ("lifecycle", d.name): d for d in project.lifecycles} | {("rfm", d.name): d for d in project.rfms}
+    defs = project.definitions()
     done: dict[tuple[str, str], str] = {}
 
     def digest(key):

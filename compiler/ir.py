@@ -284,3 +284,8 @@ class Project:
 
     def stream(self, name: str) -> Stream:
         return next(s for s in self.streams if s.name == name)
+
+    def definitions(self) -> dict[tuple[str, str], Segment | Score | Lifecycle | Rfm]:
+        """Every definition by (kind, name), kind one of segment, score, lifecycle, rfm."""
+        return {("segment", d.name): d for d in self.segments} | {("score", d.name): d for d in self.scores} \
+            | {("lifecycle", d.name): d for d in self.lifecycles} | {("rfm", d.name): d for d in self.rfms}

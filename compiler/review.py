@@ -91,13 +91,9 @@ class PlanReport:
 # -- the dependency graph ---------------------------------------------------------------------
 
 
-def definitions(project: ir.Project) -> dict[tuple[str, str], object]:
-    return {(kind, d.name): d for kind, f in KINDS for d in getattr(project, f)}
-
-
 def direct_dependencies(project: ir.Project) -> dict[tuple[str, str], set[tuple[str, str]]]:
     out = {}
-    for key, d in definitions(project).items():
+    for key, d in project.definitions().items():
         out[key] = {ref for c in conditions(d) for ref in references(c)}
     return out
 
@@ -124,7 +120,7 @@ def subset_of(project: ir.Project, keys: set[tuple[str, str]]) -> ir.Project:
 
 def subset_keys(project: ir.Project, key: tuple[str, str]) -> set[tuple[str, str]]:
     small = subset(project, *key)
-    return set(definitions(small))
+    return set(small.definitions())
 
 
 # -- the base revision (for the SQL diff) ------------------------------------------------------
@@ -162,7 +158,7 @@ def sql_diff(base: ir.Project | None, project: ir.Project, kind: str, name: str,
              base_label: str) -> str:
     """Unified diff of `segc sql NAME` at the base revision and in the working tree."""
     def sql(p):
-        if p is None or (kind, name) not in definitions(p):
+        if p is None or (kind, name) not in p.definitions():
             return []
         return definition_sql(p, kind, name, "duckdb", as_of).splitlines(keepends=True)
 
@@ -317,7 +313,7 @@ def _compute(con, project, database, samples, base, base_label, with_sql) -> Pla
     hashes = emit.definition_hashes(project)
     catalog = dict(con.execute("select segment, definition_hash from segments.segment_catalog").fetchall()) \
         if "segment_catalog" in tables else {}
-    tree = definitions(project)
+    tree = project.definitions()
 
     # segments: by definition hash
     pending: list[Change] = []

@@ -17,7 +17,7 @@ from sqlglot import exp
 
 from . import emit, ir
 from .errors import did_you_mean
-from .review import definitions, direct_dependencies
+from .review import direct_dependencies
 from .sqltext import definition_sql
 from .timeutil import now_utc
 from .workspace import Workspace, find
@@ -203,7 +203,7 @@ def command(args, load) -> int:
         return 1
     kind, _ = find(project, args.name)
     if kind is None:
-        names = [n for _, n in definitions(project)]
+        names = [n for _, n in project.definitions()]
         hint = did_you_mean(args.name, names)
         print(f"error: no segment, score, lifecycle or rfm named '{args.name}'" + (f" ({hint})" if hint else ""),
               file=sys.stderr)

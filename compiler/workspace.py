@@ -64,7 +64,7 @@ def subset(project: ir.Project, kind: str, name: str) -> ir.Project:
         if key in keep:
             continue
         keep.add(key)
-        d = next(d for k, f in KINDS if k == key[0] for d in getattr(project, f) if d.name == key[1])
+        d = project.definitions()[key]
         todo += [ref for c in conditions(d) for ref in references(c)]
     kept = {f: tuple(d for d in getattr(project, f) if (k, d.name) in keep) for k, f in KINDS}
     return dataclasses.replace(project, **kept, syncs=())

@@ -30,9 +30,7 @@ class Direct:
         self.project = project
         self.published_refs = published_refs
         self.sample_percent = sample_percent
-        self.defs = {("segment", d.name): d for d in project.segments} | {
-            ("score", d.name): d for d in project.scores} | {
-            ("lifecycle", d.name): d for d in project.lifecycles} | {("rfm", d.name): d for d in project.rfms}
+        self.defs = project.definitions()
         self.aliases = 0
         self.joins: list[exp.Join] = []  # the per-contact aggregates the next per_contact() joins
 

@@ -42,8 +42,7 @@ def at_previous(tree: exp.Expression) -> exp.Expression:
 
 def _reached(project: ir.Project):
     """Every condition and definition the segments' membership depends on, transitively."""
-    defs = {("score", d.name): d for d in project.scores} | {("lifecycle", d.name): d for d in project.lifecycles} \
-        | {("rfm", d.name): d for d in project.rfms}
+    defs = project.definitions()
     todo, seen, reached = [s.rule for s in project.segments], set(), []
     while todo:
         c = todo.pop()

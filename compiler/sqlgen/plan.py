@@ -403,8 +403,7 @@ class Plan:
         for kind, defs in (("segment", p.segments), ("score", p.scores), ("lifecycle", p.lifecycles)):
             for d in defs:
                 deps[(kind, d.name)] = {ref for c in conditions(d) for ref in references(c) if ref[0] != "rfm"}
-        defs = {("segment", d.name): d for d in p.segments} | {("score", d.name): d for d in p.scores} \
-            | {("lifecycle", d.name): d for d in p.lifecycles}
+        defs = p.definitions()
         layer_ctes = []
         for i, group in enumerate(layers(deps)):
             exprs = [e for key in group for e in getattr(self, key[0])(defs[key])]
