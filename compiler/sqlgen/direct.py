@@ -16,7 +16,7 @@ from sqlglot import exp
 from .. import ir
 from . import atoms
 from .atoms import AS_OF, all_of, any_of
-from .plan import RFM_COLUMNS, days_between, first_last_test, grade_test, rfm_segment_test, row_filter_sql
+from .plan import RFM_COLUMNS, days_between, first_last_test, grade_of, rfm_segment_test, row_filter_sql
 from .relations import joined, ref_table, source_table
 
 C = "c"  # alias of the contact row being evaluated
@@ -194,9 +194,7 @@ class Direct:
         return exp.cast(total, "DOUBLE")
 
     def grade(self, s: ir.Score) -> exp.Expression:
-        value = self.score(s)
-        ifs = [exp.If(this=grade_test(value, g), true=atoms.literal(g.name)) for g in s.grades]
-        return exp.Case(ifs=ifs, default=exp.cast(exp.Null(), "VARCHAR"))
+        return grade_of(self.score(s), s.grades)
 
     def lifecycle(self, lc: ir.Lifecycle) -> exp.Expression:
         ifs = [exp.If(this=self.condition(st.when), true=atoms.literal(st.name)) for st in lc.stages]

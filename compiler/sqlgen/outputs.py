@@ -8,7 +8,7 @@ from .. import ir
 from . import atoms
 from .atoms import AS_OF, any_of
 from .direct import Direct
-from .plan import RFM_COLUMNS, Plan, grade_test
+from .plan import RFM_COLUMNS, Plan, grade_of
 from .relations import joined, ref_table
 
 RESULTS = "segc_results"
@@ -172,18 +172,12 @@ def segment_check(direct: Direct, s: ir.Segment) -> exp.Select:
 
 def score_check(direct: Direct, s: ir.Score) -> exp.Select:
     expected = direct.per_contact(direct.score(s))
-    expected = exp.select("contact_id", exp.column("expected").as_("value", copy=False), direct_grade(s).as_("grade", copy=False)) \
+    expected = exp.select("contact_id", exp.column("expected").as_("value", copy=False), grade_of(exp.column("expected"), s.grades).as_("grade", copy=False)) \
         .from_(expected.subquery("x"))
     actual = _published_rows("contact_scores", "score", s.name, ["value", "grade"], direct)
     differs = any_of(_missing("e"), _missing("a"), _far(exp.column("value", "e"), exp.column("value", "a")),
                       _distinct(exp.column("grade", "e"), exp.column("grade", "a")))
     return _disagreements(expected, actual, differs)
-
-
-def direct_grade(s: ir.Score) -> exp.Expression:
-    value = exp.column("expected")
-    ifs = [exp.If(this=grade_test(value, g), true=atoms.literal(g.name)) for g in s.grades]
-    return exp.Case(ifs=ifs, default=exp.cast(exp.Null(), "VARCHAR"))
 
 
 def lifecycle_check(direct: Direct, lc: ir.Lifecycle) -> exp.Select:
@@ -213,9 +207,7 @@ def score_bounds_check(s: ir.Score) -> exp.Select:
         bad.append(exp.LT(this=value.copy(), expression=atoms.literal(float(s.min))))
     if s.max is not None:
         bad.append(exp.GT(this=value.copy(), expression=atoms.literal(float(s.max))))
-    ifs = [exp.If(this=grade_test(value, g), true=atoms.literal(g.name)) for g in s.grades]
-    expected_grade = exp.Case(ifs=ifs, default=exp.cast(exp.Null(), "VARCHAR"))
-    bad.append(_distinct(exp.column("grade"), expected_grade))
+    bad.append(_distinct(exp.column("grade"), grade_of(value, s.grades)))
     return _published_rows("contact_scores", "score", s.name, ["value", "grade"]).where(any_of(*bad))
 
 

@@ -338,9 +338,7 @@ class Plan:
         return [value.as_(name, copy=False)]
 
     def grade(self, s: ir.Score) -> list[exp.Expression]:
-        ifs = [exp.If(this=grade_test(col(self.column("score", s.name)), g), true=atoms.literal(g.name))
-               for g in s.grades]
-        grade = exp.Case(ifs=ifs, default=exp.cast(exp.Null(), "VARCHAR")) if ifs else exp.cast(exp.Null(), "VARCHAR")
+        grade = grade_of(col(self.column("score", s.name)), s.grades)
         return [grade.as_(self.column("score", s.name, "_grade"))]
 
     def contribution(self, s: ir.Score, rule: ir.ScoreRule) -> exp.Expression:
@@ -465,6 +463,13 @@ def grade_test(value: exp.Expression, g: ir.Grade) -> exp.Expression:
     if g.lt is not None:
         parts.append(exp.LT(this=value.copy(), expression=atoms.literal(float(g.lt))))
     return all_of(*parts) if parts else exp.true()
+
+
+def grade_of(value: exp.Expression, grades: tuple[ir.Grade, ...]) -> exp.Expression:
+    """The name of the first grade whose bounds hold for `value`; NULL when none does."""
+    none = exp.cast(exp.Null(), "VARCHAR")
+    ifs = [exp.If(this=grade_test(value, g), true=atoms.literal(g.name)) for g in grades]
+    return exp.Case(ifs=ifs, default=none) if ifs else none
 
 
 def conditions(d) -> list[ir.Condition]:
