@@ -143,6 +143,9 @@ INCREMENTAL = ("{{ config(materialized='incremental', on_schema_change='append_n
                "full_refresh=var('segc_rebuild_history', false)) }}\n")
 HISTORY_GRAIN = {"segment_membership_changes": ["contact_id", "segment", "as_of"],
                  "segment_summary": ["segment", "as_of"], "segment_membership_history": ["contact_id", "segment", "valid_from"]}
+# Append-only, a build's rows all at its as_of: checked for duplicates among the latest build's rows only, so a
+# daily test costs one build's rows, not the whole log (docs/decisions.md).
+APPEND_ONLY = ("segment_membership_changes", "segment_summary")
 
 
 # Column types of the published tables on DuckDB, for dbt model contracts ("key": contacts.key_type).
@@ -199,7 +202,8 @@ def _published_schema(project: ir.Project, dialect: str = "duckdb") -> list[dict
             entry["columns"].append(c)
         unique = ["contact_id", grain] if grain else HISTORY_GRAIN.get(model)
         if unique:
-            entry["data_tests"] = [{"segc_unique_combination": {"arguments": {"columns": unique}}}]
+            arguments = {"columns": unique} | ({"latest_of": "as_of"} if model in APPEND_ONLY else {})
+            entry["data_tests"] = [{"segc_unique_combination": {"arguments": arguments}}]
         models.append(entry)
     return models
 

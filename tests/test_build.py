@@ -87,6 +87,8 @@ TAMPERING = [
     ("assert_rfm_orders_rfm_scores_in_range", "update segments.contact_rfm set r = 0 where rowid = 1"),
     ("segc_unique_combination_segment_membership_contact_id__segment",
      "insert into segments.segment_membership select * from segments.segment_membership limit 1"),
+    ("segc_unique_combination_segment_membership_changes_contact_id__segment__as_of__as_of",  # latest build's rows
+     "insert into segments.segment_membership_changes select * from segments.segment_membership_changes limit 1"),
 ]
 
 
