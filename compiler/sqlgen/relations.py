@@ -110,6 +110,17 @@ DIALECTS = tuple(FUNCTIONS)
 NATIVE = {"duckdb": {"HASH"}}
 
 
+_WORD_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+
+
+def possible_calls(sql: str) -> set[str] | None:
+    """A superset of functions_called(sql), read without tokenizing: every word followed by `(`, literals
+    included. None when `sql` may hold a comment, which could sit between a name and its `(`."""
+    if "/*" in sql or "--" in sql or "#" in sql:
+        return None
+    return {name.upper() for name in _WORD_CALL.findall(sql)}
+
+
 def functions_called(sql: str, dialect: str) -> set[str]:
     """Upper-cased names directly followed by `(` in `sql` (string literals and identifiers aside)."""
     tokens = sqlglot.Dialect.get_or_raise(dialect).tokenize(sql)
@@ -137,14 +148,17 @@ def to_sql(tree: exp.Expression, dialect: str) -> str:
     """Render for `dialect`, raising instead of silently emitting something it cannot express.
 
     Portability rewrites (atoms.portable) first, then the guards on the tree, then sqlglot with
-    unsupported constructs raising, then the check of every called function against FUNCTIONS.
+    unsupported constructs raising, then the check of every called function against FUNCTIONS (a scan of
+    the text first; the tokenizer decides when the scan finds a name that is not known, or a comment).
     """
     if dialect not in FUNCTIONS:
         raise UnportableSQL(f"unsupported dialect {dialect!r}: one of {', '.join(DIALECTS)}")
     tree = portable(tree, dialect)
     guard(tree, dialect)
     sql = tree.sql(dialect=dialect, pretty=True, copy=False, unsupported_level=sqlglot.ErrorLevel.RAISE)
-    unknown = functions_called(sql, dialect) - _KEYWORDS - _COMMON - FUNCTIONS[dialect]
+    known = _KEYWORDS | _COMMON | FUNCTIONS[dialect]
+    maybe = possible_calls(sql)
+    unknown = set() if maybe is not None and maybe <= known else functions_called(sql, dialect) - known
     if unknown:
         raise UnportableSQL(f"{', '.join(sorted(unknown))} not known to be a {dialect} function: "
                             f"sqlglot would pass it through unchanged")
