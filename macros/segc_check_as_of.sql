@@ -2,9 +2,8 @@
     `segc build --rebuild-history` sets segc_rebuild_history to rebuild it on purpose. -#}
 {% macro segc_check_as_of() %}
   {%- if execute and flags.WHICH in ('build', 'run') and not var('segc_rebuild_history', false) -%}
-    {%- set latest = segc_latest_build() -%}
-    {%- set row = run_query("select cast(" ~ latest ~ " as " ~ dbt.type_string() ~ "), " ~ latest ~ " > "
-                            ~ segc_as_of()).rows[0] -%}
+    {%- set row = run_query("select cast(latest as " ~ dbt.type_string() ~ "), latest > " ~ segc_as_of()
+                            ~ " from (select " ~ segc_latest_build() ~ " as latest) as segc_recorded").rows[0] -%}
     {%- if row[1] -%}
       {{ exceptions.raise_compiler_error("as_of " ~ segc_as_of_text() ~ " is earlier than the latest recorded build ("
          ~ row[0] ~ "): history only moves forward. To rebuild history on purpose, run segc build --rebuild-history") }}
