@@ -71,10 +71,15 @@ def changes(incremental: bool) -> exp.Expression:
                          on=exp.EQ(this=exp.column("segment", "d"), expression=exp.column("segment", "k")))))
 
 
+def _latest_kept_change() -> exp.Expression:
+    """The latest change the kept history holds (an aggregate over it): every change is an interval's start
+    or end."""
+    return exp.func("MAX", exp.func("COALESCE", exp.column("valid_to"), exp.column("valid_from")))
+
+
 def _reflected() -> exp.Expression:
-    """The latest change the kept history holds: every change is an interval's start or end."""
-    latest = exp.func("MAX", exp.func("COALESCE", exp.column("valid_to"), exp.column("valid_from")))
-    return exp.Subquery(this=exp.select(latest).from_(this_table()))
+    """_latest_kept_change() as a scalar subquery."""
+    return exp.Subquery(this=exp.select(_latest_kept_change()).from_(this_table()))
 
 
 def history(since_kept: bool = False) -> exp.Select:
@@ -102,17 +107,21 @@ def history(since_kept: bool = False) -> exp.Select:
 def history_kept_in_step() -> exp.Select:
     """One row when the kept history holds exactly the feed's changes up to its latest one: as many
     intervals as 'entered' changes until then, starting at the feed's first build (a feed rebuilt by
-    --rebuild-history under a build that then failed fails this, and the history is derived again)."""
-    feed = ref_table("segment_membership_changes")
-    entered = (exp.select(exp.Count(this=exp.Star())).from_(feed)
-               .where(exp.EQ(this=exp.column("change"), expression=atoms.literal("entered")))
-               .where(exp.LTE(this=exp.column("as_of"), expression=_reflected())))
+    --rebuild-history under a build that then failed fails this, and the history is derived again).
+    Reads the kept table once and the feed once: one aggregate row of the first, crossed with the second."""
     kept = exp.select(exp.Count(this=exp.Star()).as_("n", copy=False),
-                      exp.func("MIN", exp.column("valid_from")).as_("first_kept", copy=False)).from_(this_table())
+                      exp.func("MIN", exp.column("valid_from")).as_("first_kept", copy=False),
+                      _latest_kept_change().as_("reflected", copy=False)).from_(this_table())
+    entered = exp.Count(this=exp.Case(ifs=[exp.If(
+        this=all_of(exp.EQ(this=exp.column("change", "f"), expression=atoms.literal("entered")),
+                    exp.LTE(this=exp.column("as_of", "f"), expression=exp.column("reflected", "k"))),
+        true=exp.Literal.number(1))]))
     return (exp.select(exp.Literal.number(1)).from_(kept.subquery("k"))
-            .where(exp.EQ(this=exp.column("n", "k"), expression=exp.Subquery(this=entered)))
-            .where(exp.EQ(this=exp.column("first_kept", "k"),
-                          expression=exp.Subquery(this=exp.select(exp.func("MIN", exp.column("as_of"))).from_(feed)))))
+            .join(joined(ref_table("segment_membership_changes").as_("f", copy=False), "cross"))
+            .group_by(*(exp.column(c, "k") for c in ("n", "first_kept", "reflected")))
+            .having(all_of(exp.EQ(this=exp.column("n", "k"), expression=entered),
+                           exp.EQ(this=exp.column("first_kept", "k"),
+                                  expression=exp.func("MIN", exp.column("as_of", "f"))))))
 
 
 def summary(incremental: bool) -> exp.Select:

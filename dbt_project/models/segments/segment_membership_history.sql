@@ -7,27 +7,18 @@ SELECT
 FROM (
   SELECT
     COUNT(*) AS n,
-    MIN(valid_from) AS first_kept
+    MIN(valid_from) AS first_kept,
+    MAX(COALESCE(valid_to, valid_from)) AS reflected
   FROM {{ this }}
 ) AS k
-WHERE
-  k.n = (
-    SELECT
-      COUNT(*)
-    FROM {{ ref('segment_membership_changes') }}
-    WHERE
-      change = 'entered'
-      AND as_of <= (
-        SELECT
-          MAX(COALESCE(valid_to, valid_from))
-        FROM {{ this }}
-      )
-  )
-  AND k.first_kept = (
-    SELECT
-      MIN(as_of)
-    FROM {{ ref('segment_membership_changes') }}
-  )
+CROSS JOIN {{ ref('segment_membership_changes') }} AS f
+GROUP BY
+  k.n,
+  k.first_kept,
+  k.reflected
+HAVING
+  k.n = COUNT(CASE WHEN f.change = 'entered' AND f.as_of <= k.reflected THEN 1 END)
+  AND k.first_kept = MIN(f.as_of)
 {% endset %}
 {% if is_incremental() and segc_returns_rows(kept_in_step) %}
 SELECT
