@@ -6,6 +6,7 @@ existing profile), so a checkout always builds with the macros that match this c
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import yaml
@@ -114,131 +115,10 @@ def target_dialect(dbt_dir: Path, target: str | None = None) -> tuple[str, str, 
     return name, adapter, ADAPTER_DIALECTS[adapter]
 
 
-MACROS = {
-    "segc_as_of.sql": """\
-{#- The evaluation instant: the `as_of` var (examples set it), else SEGC_AS_OF (set by `segc build
-    --as-of`), else the run's start. Read only when executing: a var that changes, or an environment
-    variable read while parsing, would make dbt parse the whole project again at every new as_of. -#}
-{% macro segc_as_of_text() -%}
-  {%- if not execute -%}{{ return('1970-01-01 00:00:00') }}{%- endif -%}
-  {%- set value = var('as_of', none) or env_var('SEGC_AS_OF', '') or run_started_at.strftime('%Y-%m-%d %H:%M:%S') -%}
-  {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\\\\.[0-9]+)?$', value | string) -%}
-    {{ exceptions.raise_compiler_error("as_of must look like 2026-11-28 00:00:00, got " ~ value) }}
-  {%- endif -%}
-  {{ return(value | string | replace("T", " ")) }}
-{%- endmacro %}
-
-{% macro segc_as_of() -%}
-  cast('{{ segc_as_of_text() }}' as timestamp)
-{%- endmacro %}
-""",
-    "segc_check_as_of.sql": """\
-{#- Refuse a build whose as_of is earlier than the latest recorded one: history only moves forward.
-    `segc build --rebuild-history` sets segc_rebuild_history to rebuild it on purpose. -#}
-{% macro segc_check_as_of() %}
-  {%- if execute and flags.WHICH in ('build', 'run') and not var('segc_rebuild_history', false) -%}
-    {%- set row = run_query("select cast(latest as " ~ dbt.type_string() ~ "), latest > " ~ segc_as_of()
-                            ~ " from (select " ~ segc_latest_build() ~ " as latest) as segc_recorded").rows[0] -%}
-    {%- if row[1] -%}
-      {{ exceptions.raise_compiler_error("as_of " ~ segc_as_of_text() ~ " is earlier than the latest recorded build ("
-         ~ row[0] ~ "): history only moves forward. To rebuild history on purpose, run segc build --rebuild-history") }}
-    {%- endif -%}
-  {%- endif -%}
-{% endmacro %}
-
-{#- The latest recorded build's as_of, as a SQL expression (1900-01-01 before the first): the latest in the
-    change feed or in the summary, which also records the builds that changed no membership. -#}
-{% macro segc_latest_build() -%}
-  {%- set reads = [] -%}
-  {%- for name in ('segment_membership_changes', 'segment_summary') if execute -%}
-    {%- set relation = adapter.get_relation(database=target.database, schema='segments', identifier=name) -%}
-    {%- if relation is not none -%}
-      {%- do reads.append('select max(as_of) as as_of from ' ~ relation) -%}
-    {%- endif -%}
-  {%- endfor -%}
-  {%- set epoch = "cast('1900-01-01 00:00:00' as timestamp)" -%}
-  {%- if reads -%}
-    coalesce((select max(as_of) from ({{ reads | join(' union all ') }}) as segc_builds), {{ epoch }})
-  {%- else -%}
-    {{ epoch }}
-  {%- endif -%}
-{%- endmacro %}
-""",
-    "generate_schema_name.sql": """\
-{#- Models land in exactly the schema they configure (`segments`), not target_schema + '_segments'. -#}
-{% macro generate_schema_name(custom_schema_name, node) -%}
-  {{ (custom_schema_name or target.schema) | trim }}
-{%- endmacro %}
-""",
-    "segc_unique_combination.sql": """\
-{#- Fails with every combination of `columns` that occurs more than once. With `latest_of`, only among the rows
-    whose `latest_of` is the latest: an append-only table keyed by its build's as_of gains duplicates only there. -#}
-{% test segc_unique_combination(model, columns, latest_of=none) %}
-select {{ columns | join(', ') }}, count(*) as occurrences
-from {{ model }}
-{%- if latest_of %}
-where {{ latest_of }} = (select max({{ latest_of }}) from {{ model }})
-{%- endif %}
-group by {{ columns | join(', ') }}
-having count(*) > 1
-{% endtest %}
-""",
-    "segc_returns_rows.sql": """\
-{#- Whether the query `check` returns a row; read only when executing. -#}
-{% macro segc_returns_rows(check) %}
-  {%- if not execute -%}{{ return(false) }}{%- endif -%}
-  {{ return(run_query(check).rows | length > 0) }}
-{% endmacro %}
-""",
-    "segc_incremental.sql": """\
-{#- Incremental membership (settings.incremental): compiler/sqlgen/incremental.py explains the models. -#}
-
-{#- Whether this build can resume from the previous one's state: `check` returns a row when it can. -#}
-{% macro segc_resumable(check) %}
-  {%- if not execute -%}{{ return(false) }}{%- endif -%}
-  {%- for name in ('segc_state', 'segc_contact_hashes') -%}
-    {%- if adapter.get_relation(database=this.database, schema=this.schema, identifier=name) is none -%}
-      {{ return(false) }}
-    {%- endif -%}
-  {%- endfor -%}
-  {{ return(segc_returns_rows(check)) }}
-{% endmacro %}
-
-{#- Post-hook of segc_changed: the state is incomplete until segc_state is rebuilt, so a build that
-    stops in between makes the next one recompute every contact. -#}
-{% macro segc_state_incomplete() %}
-  {%- set state = adapter.get_relation(database=this.database, schema=this.schema, identifier='segc_state') -%}
-  {%- if state is not none -%}update {{ state }} set complete = false{%- endif -%}
-{% endmacro %}
-
-{#- Whether segc_changed says "every contact" (one NULL key). -#}
-{% macro segc_everything_changed(changed) %}
-  {%- if not execute -%}{{ return(true) }}{%- endif -%}
-  {{ return(segc_returns_rows("select 1 from " ~ changed ~ " where segc_cid is null")) }}
-{% endmacro %}
-
-{#- Pre-hook of the tables kept per contact: forget the rows of the contacts about to be recomputed. -#}
-{% macro segc_forget_changed(changed, key) %}
-  {%- if is_incremental() -%}
-    {%- if segc_everything_changed(changed) -%}
-      delete from {{ this }}
-    {%- else -%}
-      delete from {{ this }} where {{ key }} in (select segc_cid from {{ changed }})
-    {%- endif -%}
-  {%- endif -%}
-{% endmacro %}
-
-{#- The previous build's as_of, as a literal (read from segc_state). -#}
-{% macro segc_previous_as_of() %}
-  {%- if not execute -%}
-    cast(null as timestamp)
-  {%- else -%}
-    {%- set state = adapter.get_relation(database=this.database, schema=this.schema, identifier='segc_state') -%}
-    cast('{{ run_query("select cast(as_of as varchar) from " ~ state).columns[0].values()[0] }}' as timestamp)
-  {%- endif -%}
-{% endmacro %}
-""",
-}
+# segc's macros: the files of macros/, installed as the package compiler.macros (pyproject.toml).
+MACROS = {path.name: path.read_text(encoding="utf-8")
+          for path in sorted(resources.files("compiler.macros").iterdir(), key=lambda p: p.name)
+          if path.name.endswith(".sql")}
 
 
 def write(root: Path) -> None:

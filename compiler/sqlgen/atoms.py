@@ -11,6 +11,7 @@ from .. import ir
 AS_OF = exp.column("segc_as_of__")
 PREVIOUS_AS_OF = exp.column("segc_previous_as_of__")  # the previous build's, in incremental builds
 LATEST_BUILD = exp.column("segc_latest_build__")  # the latest recorded build's (change feed or summary)
+NO_BUILD = datetime(1900, 1, 1)  # LATEST_BUILD before the first build (macro segc_latest_build says the same)
 
 
 def all_of(*conditions: exp.Expression) -> exp.Expression:

@@ -13,17 +13,16 @@ from sqlglot import exp
 
 from .. import ir
 from . import atoms
-from .atoms import AS_OF, LATEST_BUILD, all_of
+from .atoms import AS_OF, LATEST_BUILD, NO_BUILD, all_of
 from .relations import joined, ref_table, source_table, this_table
 
 KEYS = ("contact_id", "segment")
-EPOCH_START = exp.cast(exp.Literal.string("1900-01-01 00:00:00"), "TIMESTAMP")
 
 
 def _latest_recorded() -> exp.Expression:
     """The latest as_of the model's own table holds."""
     return exp.func("COALESCE", exp.Subquery(this=exp.select(exp.func("MAX", exp.column("as_of"))).from_(this_table())),
-                    EPOCH_START.copy())
+                    atoms.literal(NO_BUILD))
 
 
 def _on(left: str, right: str) -> exp.Expression:
@@ -97,7 +96,7 @@ def history(since_kept: bool = False) -> exp.Select:
                         exp.column("as_of", "f").as_("valid_from", copy=False), following.as_("valid_to", copy=False)
                         ).from_(feed.as_("f", copy=False))
     if since_kept:
-        newer = exp.GT(this=exp.column("as_of"), expression=exp.func("COALESCE", _reflected(), EPOCH_START.copy()))
+        newer = exp.GT(this=exp.column("as_of"), expression=exp.func("COALESCE", _reflected(), atoms.literal(NO_BUILD)))
         pairs = exp.select(*KEYS).distinct().from_(ref_table("segment_membership_changes")).where(newer)
         paired = paired.join(joined(pairs.subquery("n"), "inner", on=_on("f", "n")), copy=False)
     return (exp.select(*KEYS, "valid_from", "valid_to").from_(paired.subquery("paired"))

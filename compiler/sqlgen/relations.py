@@ -13,7 +13,7 @@ import sqlglot
 from sqlglot import exp
 
 from .. import ir
-from .atoms import AS_OF, LATEST_BUILD, PREVIOUS_AS_OF, literal, portable, utc_from_local
+from .atoms import AS_OF, LATEST_BUILD, NO_BUILD, PREVIOUS_AS_OF, literal, portable, utc_from_local
 
 _SOURCE = "segc_source__"
 _REF = "segc_ref__"
@@ -224,7 +224,7 @@ def render_dbt(tree: exp.Expression, project: ir.Project, dialect: str = "duckdb
 
 
 def render_plain(tree: exp.Expression, project: ir.Project, dialect: str, as_of: datetime,
-                 schema: str = "segments", previous: datetime | None = None, latest: datetime = datetime(1900, 1, 1)) -> str:
+                 schema: str = "segments", previous: datetime | None = None, latest: datetime = NO_BUILD) -> str:
     """SQL that runs as is against the declared relations at a fixed as_of (and previous as_of, and the
     latest recorded build's as_of: none by default)."""
 
