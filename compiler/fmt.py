@@ -25,8 +25,9 @@ from pathlib import Path
 import yaml
 
 INDENT = 2
-_BLOCK_SCALAR = re.compile(
-    r"""^(?P<dashes>(?:-(?:[ \t]+|$))*)(?:(?:"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^'"\s#-][^#]*?|-[^\s#][^#]*?)"""
+# Both match a line's content after its `- ` indicators (_split_dashes) and before its comment.
+_BLOCK_SCALAR = re.compile(  # opens a block scalar: `|`, `key: >-`, `"key": |2`
+    r"""^(?:(?:"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^'"\s#-][^#]*?|-[^\s#][^#]*?)"""
     r"""[ \t]*:[ \t]+)?[|>](?:[1-9][+-]?|[+-][1-9]?)?$""")
 
 
