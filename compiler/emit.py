@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from sqlglot import exp
 
-from . import ir
+from . import ir, naming
 from .sqlgen import atoms, history, incremental, outputs
 from .sqlgen.direct import Direct
 from .sqlgen.plan import CID, RFM_COLUMNS, Plan, conditions, references
@@ -214,16 +214,17 @@ def _sync_schema(project: ir.Project) -> tuple[list[dict], list[dict]]:
     for sync in project.syncs:
         what = f"segment '{sync.segment}' for {sync.destination}, one row per {sync.identifier}"
         columns = [{"name": c, "description": f"contacts.{c}"} for c in (sync.identifier, *sync.fields)]
-        models.append({"name": f"sync_{sync.name}", "description": f"Current members of {what} (mirror / upsert).",
+        members, changes = naming.sync_models(sync.name)
+        models.append({"name": members, "description": f"Current members of {what} (mirror / upsert).",
                        "columns": [dict(columns[0], data_tests=["unique", "not_null"])] + columns[1:]})
-        models.append({"name": f"sync_{sync.name}_changes",
+        models.append({"name": changes,
                        "description": f"Latest build's entered/exited rows of {what} (diff mode).",
                        "columns": columns + [{"name": "change", "description": "'entered' or 'exited'."},
                                              {"name": "as_of", "description": "The build."}]})
-        exposures.append({"name": f"sync_{sync.name}", "type": "application", "label": f"{sync.name} -> {sync.destination}",
+        exposures.append({"name": members, "type": "application", "label": f"{sync.name} -> {sync.destination}",
                           "description": sync.description or f"Reverse-ETL sync of {what}.",
                           "owner": {"name": sync.owner or "segc"},
-                          "depends_on": [f"ref('sync_{sync.name}')", f"ref('sync_{sync.name}_changes')"],
+                          "depends_on": [f"ref('{members}')", f"ref('{changes}')"],
                           "meta": {"destination": sync.destination, "segment": sync.segment,
                                    "identifier": sync.identifier, "fields": list(sync.fields)}})
     return models, exposures
@@ -273,7 +274,7 @@ def _example_unit_test(project: ir.Project, plan: Plan, segment: ir.Segment, exa
                       "rows": rows_sql(cols, rows)})
     flag = plan.column("segment", segment.name)
     return {
-        "name": f"example__{segment.name}__{example.name}",
+        "name": naming.example_test(segment.name, example.name),
         "description": f"Example '{example.name}' of segment '{segment.name}': "
                        f"{'member' if example.member else 'not a member'}.",
         "model": outputs.RESULTS,
@@ -392,10 +393,9 @@ def render(project: ir.Project, dialect: str = "duckdb") -> dict[str, str]:
                                                  + render_dbt(build(False), project, dialect) + "{% endif %}\n")
     files["models/segments/segment_membership_history.sql"] = _history_model(project, dialect)
     for sync in project.syncs:
-        files[f"models/syncs/sync_{sync.name}.sql"] = HEADER + render_dbt(history.sync_members(project, sync),
-                                                                          project, dialect)
-        files[f"models/syncs/sync_{sync.name}_changes.sql"] = HEADER + render_dbt(
-            history.sync_changes(project, sync), project, dialect)
+        members, changes = naming.sync_models(sync.name)
+        files[f"models/syncs/{members}.sql"] = HEADER + render_dbt(history.sync_members(project, sync), project, dialect)
+        files[f"models/syncs/{changes}.sql"] = HEADER + render_dbt(history.sync_changes(project, sync), project, dialect)
     unit_tests = [_example_unit_test(project, plan, s, e, dialect) for s in project.segments for e in s.examples]
     internal = {"name": outputs.RESULTS, "description": "Every definition evaluated per contact in one pass "
                 "(internal; read the tables in the segments schema instead).",
@@ -408,12 +408,13 @@ def render(project: ir.Project, dialect: str = "duckdb") -> dict[str, str]:
     if unit_tests:
         schema["unit_tests"] = unit_tests
     files["models/schema.yml"] = _yaml(schema)
-    checks = [(f"segment_{s.name}", outputs.segment_check(direct, s)) for s in project.segments]
-    checks += [(f"score_{s.name}", outputs.score_check(direct, s)) for s in project.scores]
-    checks += [(f"score_{s.name}_bounds_and_grades", outputs.score_bounds_check(s)) for s in project.scores]
-    checks += [(f"lifecycle_{lc.name}", outputs.lifecycle_check(direct, lc)) for lc in project.lifecycles]
-    checks += [(f"rfm_{r.name}", outputs.rfm_check(direct, r)) for r in project.rfms]
-    checks += [(f"rfm_{r.name}_scores_in_range", outputs.rfm_range_check(r)) for r in project.rfms]
+    test = naming.rule_test
+    checks = [(test("segment", s.name), outputs.segment_check(direct, s)) for s in project.segments]
+    checks += [(test("score", s.name), outputs.score_check(direct, s)) for s in project.scores]
+    checks += [(test("score", s.name, "bounds_and_grades"), outputs.score_bounds_check(s)) for s in project.scores]
+    checks += [(test("lifecycle", lc.name), outputs.lifecycle_check(direct, lc)) for lc in project.lifecycles]
+    checks += [(test("rfm", r.name), outputs.rfm_check(direct, r)) for r in project.rfms]
+    checks += [(test("rfm", r.name, "scores_in_range"), outputs.rfm_range_check(r)) for r in project.rfms]
     for name, query in checks:
         files[f"tests/rules/assert_{name}.sql"] = (
             HEADER + "-- Fails with the contacts where the published table and the rule disagree.\n"

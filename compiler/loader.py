@@ -89,6 +89,11 @@ def _walk(doc: Doc, node: yaml.Node, path: Path_, loader: yaml.SafeLoader, probl
         return loader.construct_object(node, deep=True)
     except ValueError:  # looks like a date or number but is not one (2026-13-01): keep the text
         return node.value
+    except (KeyError, AttributeError):  # an explicit tag its value does not fit (!!bool maybe, !!timestamp x)
+        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+        problems.append(Diagnostic("SEG001", f"'{node.value}' is not a valid {tag} value", _at(doc.file, node.start_mark),
+                                   "remove the tag or fix the value"))
+        return node.value
 
 
 _PLAIN_TAGS = {yaml.ScalarNode: "tag:yaml.org,2002:str", yaml.SequenceNode: "tag:yaml.org,2002:seq",

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 
-from . import ir, spec
+from . import ir, naming, spec
 from .errors import CompileError, Diagnostic, SourceLocation, closest, did_you_mean
 from .graph import check_cycles
 from .loader import Doc
@@ -21,6 +21,8 @@ from .timeutil import shift
 
 EXAMPLE_AS_OF = datetime(2026, 1, 1)
 _MISSING = object()
+# The longest duration, 1000 years in each unit: a window any timestamp arithmetic can take.
+MAX_DURATION = {"h": 1000 * 8766, "d": 1000 * 366, "w": 1000 * 53, "mo": 1000 * 12, "y": 1000}
 KINDS = (("segment", "segments"), ("score", "scores"), ("lifecycle", "lifecycles"), ("rfm", "rfm"), ("sync", "syncs"))
 FORM_KEYS = {"rfm": ("segment",), "event": ("stream",)}  # other forms' keys a form takes: {rfm: x, segment: y}
 AGGREGATE_EXAMPLES = {"count": "{gte: 2}", "first": "{within: 30d}", "last": "{older_than: 90d}"}
@@ -92,7 +94,7 @@ def _suggest(name, known, what: str) -> str | None:
 def _name_hint(name: str) -> str:
     fixed = re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_")
     return "use lowercase letters, digits and _, starting with a letter, at most 63 characters" + (
-        f", e.g. '{fixed}'" if spec.NAME_RE.match(fixed) else "")
+        f", e.g. '{fixed}'" if spec.NAME_RE.fullmatch(fixed) else "")
 
 
 class Parser:
@@ -167,8 +169,9 @@ class Parser:
         value = self.string(node, f"{kind} name")
         if value is None:
             return None
-        if not spec.NAME_RE.match(value):
-            self.error("SEG008", f"invalid {kind} name '{value}'", node.loc, _name_hint(value))
+        if not spec.NAME_RE.fullmatch(value):
+            shown = f"'{value}'" if value.isprintable() else repr(value)  # 'abc\n', not a line break
+            self.error("SEG008", f"invalid {kind} name {shown}", node.loc, _name_hint(value))
             return None
         if seen is not None:
             if value in seen:
@@ -202,9 +205,14 @@ class Parser:
         return good if items is not None and len(good) == len(items) else None
 
     def duration(self, node: Node, what="duration", units=("h", "d", "w", "mo", "y")) -> ir.Duration | None:
-        match = spec.DURATION_RE.match(node.value) if isinstance(node.value, str) else None
+        match = spec.DURATION_RE.fullmatch(node.value) if isinstance(node.value, str) else None
         if match and match.group(2) in units:
-            return ir.Duration(int(match.group(1)), match.group(2))
+            amount, unit = int(match.group(1)), match.group(2)
+            if amount <= MAX_DURATION[unit]:
+                return ir.Duration(amount, unit)
+            self.error("SEG010", f"{what} {node.described} is too long", node.loc,
+                       f"at most 1000 years: {MAX_DURATION[unit]}{unit}")
+            return None
         hint = f"write a positive whole number and one of {', '.join(units[:-1])} or {units[-1]}, e.g. 90d"
         meant = re.fullmatch(r"\s*0*([1-9][0-9]*)\s*([a-z]*?)s?\s*", str(node.value).lower())
         if meant and not meant[2]:
@@ -239,7 +247,7 @@ class Parser:
         if value is None:
             return None
         parts = value.split(".") if dotted else [value]
-        if not all(spec.IDENT_RE.match(p) for p in parts) or (dotted and not 2 <= len(parts) <= 3):
+        if not all(spec.IDENT_RE.fullmatch(p) for p in parts) or (dotted and not 2 <= len(parts) <= 3):
             shape = "schema.table" if dotted else "a SQL identifier: letters, digits and _, not starting with a digit"
             self.error("SEG008", f"invalid {what} '{value}'", node.loc, f"expected {shape}")
             return None
@@ -254,7 +262,7 @@ class Parser:
             return ()
         out = []
         for key in node.value:
-            if not spec.IDENT_RE.match(key):
+            if not spec.IDENT_RE.fullmatch(key):
                 self.error("SEG008", f"invalid column name '{key}'", node.key_loc(key),
                            "column names are SQL identifiers: letters, digits and _, not starting with a digit")
                 continue
@@ -288,7 +296,7 @@ class Parser:
             return
         for name in streams.value:
             s = streams.child(name)
-            if not spec.NAME_RE.match(name):
+            if not spec.NAME_RE.fullmatch(name):
                 self.error("SEG008", f"invalid stream name '{name}'", streams.key_loc(name), _name_hint(name))
             self.mapping(s, spec.STREAM, ("relation", "contact_key", "timestamp"), f"stream '{name}'")
             if not isinstance(s.value, dict):
@@ -921,13 +929,22 @@ class Parser:
         destination = self.string(node.get("destination"), "'destination'")
         columns = [self.contacts.key] + [c for c, _ in self.contacts.columns] if self.contacts else []
         fields = self.strings(node.child("fields"), "'fields'", empty_ok=True) if "fields" in node.value else []
-        picked = []
+        picked, seen = [], {}
         for item in ([node.child("identifier")] if "identifier" in node.value else []) + (fields or []):
             column = self.string(item, "'identifier'")
             if column is not None and column not in columns:
                 self.error("SEG102", f"unknown column '{column}' in contacts", item.loc,
                            _suggest(column, columns, "declared columns"))
                 column = None
+            elif column in seen:
+                self.error("SEG009", f"column '{column}' is listed twice in the sync", item.loc, f"first at {seen[column]}")
+                column = None
+            elif column in naming.SYNC_CHANGE_COLUMNS:
+                self.error("SEG009", f"column '{column}' would be in the sync's change table twice: it adds its own",
+                           item.loc, "leave it out of fields")
+                column = None
+            elif column is not None:
+                seen[column] = item.loc
             picked.append(column)
         if name and segment and destination and picked and None not in picked and fields is not None:
             return ir.Sync(name, segment, destination, picked[0], tuple(picked[1:]), location=node.loc, **meta)
@@ -970,8 +987,7 @@ class Parser:
         for kind, key, node, name in self.register_names(self.definitions()):
             built[key].append(self.guarded(node, getattr(self, kind), name))
         self.diagnostics.extend(check_cycles(self.refs))
-        if self.diagnostics or self.contacts is None or incomplete:
-            raise CompileError(self.diagnostics)
+        self.diagnostics.extend(naming.collisions((kind, d) for kind, key in KINDS for d in built[key] if d is not None))
         settings = self.settings(settings_nodes)
         if self.diagnostics or self.contacts is None or incomplete:
             raise CompileError(self.diagnostics)
@@ -1001,7 +1017,7 @@ class Parser:
                 values["timezone"] = zone.value
             else:
                 self.error("SEG010", f"unknown timezone '{zone.value}'", zone.loc,
-                           did_you_mean(zone.value, sorted(_zones())) or "an IANA name such as Europe/Warsaw or UTC")
+                           did_you_mean(zone.value, sorted(z for z in _zones() if _known_zone(z))) or "an IANA name such as Europe/Warsaw or UTC")
         incremental = node.get("incremental")
         if incremental is not None and not isinstance(incremental.value, bool):
             self.wrong_type(incremental, "'incremental'", "true or false")

@@ -5,6 +5,7 @@ Kept as plain tables so the parser, the JSON schema and the docs read the same s
 
 import re
 
+# Use fullmatch: `$` also matches before a final newline.
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DURATION_RE = re.compile(r"^([1-9][0-9]*)(h|d|w|mo|y)$")
