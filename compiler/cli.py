@@ -33,6 +33,21 @@ def parse_as_of(text: str) -> datetime:
     return value
 
 
+def _count(least: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = least - 1
+        if value < least:
+            raise argparse.ArgumentTypeError(f"expected a whole number of at least {least}, got {text!r}")
+        return value
+    return parse
+
+
+positive, natural = _count(1), _count(0)
+
+
 def _load(ws: Workspace, fmt: str = "text"):
     """The checked project, or None after printing every diagnostic."""
     try:
@@ -52,6 +67,9 @@ def _load(ws: Workspace, fmt: str = "text"):
 
 def cmd_init(args) -> int:
     root = Path(args.dir)
+    if root.exists() and not root.is_dir():
+        print(f"error: {root} is a file, not a folder", file=sys.stderr)
+        return 1
     if (root / "segments").exists() and any((root / "segments").iterdir()):
         print(f"error: {root / 'segments'} already has definitions; not overwriting", file=sys.stderr)
         return 1
@@ -132,6 +150,12 @@ def run_build(ws: Workspace, as_of: datetime, database: Path | None, select: lis
 
 
 def report(result: BuildResult, seconds: float) -> None:
+    if not result.results:  # dbt stopped before running anything (no database, a lock, a bad selection, ...)
+        if result.returncode:
+            print("dbt stopped before building anything:\n" + "\n".join(result.output[-20:]))
+        else:
+            print("nothing to build: the selection matches no model or test")
+        return
     models = result.count("model", "success")
     passed = result.count("test", "pass") + result.count("unit_test", "pass")
     failed = result.failures
@@ -142,13 +166,11 @@ def report(result: BuildResult, seconds: float) -> None:
         message = (r.get("message") or "").strip().splitlines()
         kind, _, *rest = r["unique_id"].split(".")
         name = rest[-1] if kind == "unit_test" else rest[0]
-        if name.startswith("source_unique_") and kind == "test":
+        if name.startswith("source_unique_") and kind == "test" and r["status"] == "fail":
             print(f"  FAIL duplicate contact keys ({r.get('failures')} keys occur more than once): "
                   f"the contacts source must have exactly one row per contact; nothing was published")
         else:
             print(f"  {r['status'].upper()} {name}: " + "\n      ".join(m.strip() for m in message[:8] if m.strip()))
-    if result.returncode and not result.results:
-        print("\n".join(result.output[-20:]))
 
 
 def cmd_build(args) -> int:
@@ -189,8 +211,15 @@ def cmd_status(args) -> int:
     if not database.exists():
         print(f"error: no warehouse at {database}: run `segc build` first", file=sys.stderr)
         return 1
-    with duckdb.connect(str(database), read_only=True) as con:
-        rows = con.execute("""
+    try:
+        con = duckdb.connect(str(database), read_only=True)
+    except duckdb.Error as exc:
+        print(f"error: cannot open {database} read-only: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 1
+    with con:
+        recorded = con.execute("select count(*) from information_schema.tables "
+                               "where table_schema = 'segments' and table_name = 'segment_summary'").fetchone()[0]
+        rows = recorded and con.execute("""
             select segment, as_of, members, entered, exited from (
               select *, row_number() over (partition by segment order by as_of desc) as recency
               from segments.segment_summary
@@ -269,7 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=parse_as_of, metavar="TS",
                    help="evaluation instant, UTC (default: now), e.g. 2026-11-28T00:00:00")
     p.add_argument("--database", metavar="FILE", help="DuckDB file (default: warehouse.duckdb in the project)")
-    p.add_argument("--select", nargs="+", metavar="SELECTOR", help="dbt node selection, e.g. segment_membership+")
+    p.add_argument("--select", nargs="+", metavar="SELECTOR",
+                   help="dbt node selection, e.g. contact_scores or tag:segc_rules (the change feed and summary "
+                        "need the membership and what it is built from in the same selection)")
     p.add_argument("--exclude", nargs="+", metavar="SELECTOR",
                    help="dbt nodes to leave out, e.g. tag:segc_rules (the rule tests)")
     p.add_argument("--full-refresh", action="store_true",
@@ -288,12 +319,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("status", cmd_status, "members now and the trend over the last builds",
                 "For each segment: members at the latest build, who entered and exited, and a trend line.")
     p.add_argument("--database", metavar="FILE", help="DuckDB file (default: warehouse.duckdb in the project)")
-    p.add_argument("--builds", type=int, default=10, metavar="N", help="builds in the trend (default: 10)")
+    p.add_argument("--builds", type=positive, default=10, metavar="N", help="builds in the trend (default: 10)")
     p = command("demo", cmd_demo, "generate sample data and run the whole pipeline",
                 "Generate a realistic Polish shop (contacts, web and email events, orders) in DuckDB, "
-                "build the demo definitions in segments/ and print a summary.")
-    p.add_argument("--contacts", type=int, default=10_000, help="number of contacts (default: 10000)")
-    p.add_argument("--events", type=int, default=500_000, help="number of events (default: 500000)")
+                "build the demo definitions in segments/ and print a summary. It replaces the raw tables and the "
+                "segments schema of that database, recorded history included: point --database elsewhere to keep them.")
+    p.add_argument("--contacts", type=positive, default=10_000, help="number of contacts (default: 10000)")
+    p.add_argument("--events", type=positive, default=500_000, help="number of events (default: 500000)")
     p.add_argument("--database", metavar="FILE", help="DuckDB file (default: warehouse.duckdb in the project)")
     p = command("plan", cmd_plan, "what the working tree's changes do to the latest build",
                 "For every added, changed or removed segment, score, lifecycle and RFM model: members now "
@@ -302,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--database", metavar="FILE", help="DuckDB file (default: warehouse.duckdb in the project)")
     p.add_argument("--format", choices=("text", "markdown", "json"), default="text",
                    help="text (default), markdown (a pull-request comment) or json")
-    p.add_argument("--samples", type=int, default=5, metavar="N", help="sample contact ids per change (default: 5)")
+    p.add_argument("--samples", type=natural, default=5, metavar="N", help="sample contact ids per change (default: 5)")
     p.add_argument("--sql", action="store_true", help="also show the diff of the compiled SQL against --base")
     p.add_argument("--base", default="HEAD", metavar="REF",
                    help="git revision the SQL diff compares with (default: HEAD), e.g. origin/main")
@@ -321,8 +353,8 @@ def build_parser() -> argparse.ArgumentParser:
                 "latest build, the trend over the last builds, what it depends on and what uses it, and its SQL.")
     p.add_argument("name", metavar="NAME")
     p.add_argument("--database", metavar="FILE", help="DuckDB file (default: warehouse.duckdb in the project)")
-    p.add_argument("--samples", type=int, default=5, metavar="N", help="sample members (default: 5)")
-    p.add_argument("--builds", type=int, default=10, metavar="N", help="builds in the trend (default: 10)")
+    p.add_argument("--samples", type=natural, default=5, metavar="N", help="sample members (default: 5)")
+    p.add_argument("--builds", type=positive, default=10, metavar="N", help="builds in the trend (default: 10)")
     p.add_argument("--no-sql", action="store_true", help="leave the SQL out")
     p.add_argument("--dialect", choices=DIALECTS, default="duckdb", help="SQL dialect (default: duckdb)")
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format")

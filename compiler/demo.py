@@ -22,6 +22,11 @@ def run(root: Path, *, contacts: int, events: int, database: Path | None) -> int
     started = time.perf_counter()
     print(f"[1/4] generating {contacts:,} contacts and ~{events:,} events in {database} ...")
     with duckdb.connect(str(database)) as con:
+        recorded = con.execute("select count(*) from information_schema.tables "
+                               "where table_schema = 'segments' and table_name = 'segment_summary'").fetchone()[0]
+        if recorded:
+            builds = con.execute("select count(distinct as_of) from segments.segment_summary").fetchone()[0]
+            print(f"      replacing the raw tables and the segments schema ({builds} recorded builds of history)")
         counts = demo_data.generate(con, contacts=contacts, events=events, as_of=DEMO_AS_OF)
         con.execute("drop schema if exists segments cascade")
     print("      " + ", ".join(f"{v:,} {k}" for k, v in counts.items()) + f" ({time.perf_counter() - started:.1f}s)")

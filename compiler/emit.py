@@ -135,8 +135,7 @@ def _results_columns(project: ir.Project, plan: Plan) -> list[dict]:
 
 GRAIN = {"segment_membership": "segment", "contact_scores": "score", "contact_lifecycle": "lifecycle",
          "contact_rfm": "rfm"}
-CATALOG_AFTER_SOURCES = ("-- Published with the other tables, after the source tests pass:\n"
-                         "-- depends_on: {{ ref('segc_results') }}\n")
+CATALOG_AFTER = "-- Published after the other tables and their tests, so a failed build leaves it as it was:\n"
 RESULTS_AS_VIEW = ("-- Read by one query only, so a view: writing the wide table would cost more than it saves.\n"
                    "{{ config(materialized='view') }}\n")
 INCREMENTAL = ("{{ config(materialized='incremental', on_schema_change='append_new_columns', "
@@ -331,6 +330,8 @@ def _incremental_models(project: ir.Project, plan: Plan, dialect: str) -> dict[s
             outputs.membership_view(), project, dialect),
         internal + "segc_changed.sql": (
             HEADER + "-- Contacts whose membership may differ from the previous build's; one NULL key: all of them.\n"
+            "-- Built after the examples (unit tests of segc_results) and the source tests pass:\n"
+            "-- depends_on: {{ ref('segc_results') }}\n"
             "{{ config(materialized='table', post_hook=\"{{ segc_state_incomplete() }}\") }}\n"
             "{% set resumable %}\n" + render_dbt(incremental.resumable(plan, fingerprint), project, dialect)
             + "{% endset %}\n{% if segc_resumable(resumable) %}\n{% set segc_previous = segc_previous_as_of() %}\n"
@@ -376,12 +377,13 @@ def render(project: ir.Project, dialect: str = "duckdb") -> dict[str, str]:
         f"models/internal/{outputs.RESULTS}.sql": HEADER + (
             RESULTS_AS_VIEW if outputs.results_reads(project, dialect, incremental_on) <= 1 else "") + render_dbt(
             results, project, dialect),
-        "models/segments/segment_catalog.sql": HEADER + CATALOG_AFTER_SOURCES + render_dbt(
-            outputs.catalog(project, {s.name: hashes[("segment", s.name)] for s in project.segments}), project,
-            dialect),
     }
-    for model, query in outputs.published(project, plan, dialect).items():
+    published = outputs.published(project, plan, dialect)
+    for model, query in published.items():
         files[f"models/segments/{model}.sql"] = HEADER + render_dbt(query, project, dialect)
+    files["models/segments/segment_catalog.sql"] = HEADER + CATALOG_AFTER + "".join(
+        f"-- depends_on: {{{{ ref('{model}') }}}}\n" for model in published) + render_dbt(
+        outputs.catalog(project, {s.name: hashes[("segment", s.name)] for s in project.segments}), project, dialect)
     if incremental_on:
         files.update(_incremental_models(project, plan, dialect))
     elif blockers:
@@ -427,12 +429,25 @@ def render(project: ir.Project, dialect: str = "duckdb") -> dict[str, str]:
     return files
 
 
+GENERATED_DIRS = ("models", "tests/rules")  # where segc writes, and deletes what it no longer generates
+
+
+def generated_by_segc(path: Path) -> bool:
+    """Whether a file starts with the header segc writes (your own files beside them are kept)."""
+    try:
+        with path.open("rb") as f:
+            start = f.read(len(HEADER.encode()))
+    except OSError:
+        return False
+    return start.startswith((HEADER.encode(), YAML_HEADER.encode()))
+
+
 def write(project: ir.Project, dbt_dir: Path, dialect: str = "duckdb") -> list[Path]:
     """Write the generated files, removing stale generated ones; returns the paths written."""
     files = render(project, dialect)
-    for folder in ("models", "tests/rules"):
+    for folder in GENERATED_DIRS:
         for old in sorted((dbt_dir / folder).rglob("*")) if (dbt_dir / folder).exists() else []:
-            if old.is_file() and old.relative_to(dbt_dir).as_posix() not in files:
+            if old.is_file() and old.relative_to(dbt_dir).as_posix() not in files and generated_by_segc(old):
                 old.unlink()
     written = []
     for rel, text in sorted(files.items()):

@@ -15,8 +15,6 @@ from . import emit, scaffold
 from .sqlgen.relations import UnportableSQL
 from .workspace import Workspace
 
-GENERATED_DIRS = ("models", "tests/rules")  # emit.write owns these folders
-
 
 @dataclass(frozen=True)
 class Finding:
@@ -51,11 +49,11 @@ def findings(ws: Workspace, project, dialect: str) -> list[Finding]:
             header = text.splitlines()[0] if text else ""
             status = "edited" if header.startswith(("--", "#")) and not current.startswith(header) else "changed"
             out.append(Finding(status, rel, _stats(current, text)))
-    for folder in GENERATED_DIRS:
+    for folder in emit.GENERATED_DIRS:
         base = ws.dbt_dir / folder
         for path in sorted(base.rglob("*")) if base.exists() else []:
             rel = "dbt_project/" + path.relative_to(ws.dbt_dir).as_posix()
-            if path.is_file() and rel not in expected:
+            if path.is_file() and rel not in expected and emit.generated_by_segc(path):
                 out.append(Finding("extra", rel, "segc compile deletes it"))
     if not (ws.dbt_dir / "profiles.yml").exists():
         out.append(Finding("missing", "dbt_project/profiles.yml", "segc compile writes the DuckDB profile"))

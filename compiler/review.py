@@ -297,6 +297,9 @@ def compute(project: ir.Project, database: Path, *, samples: int = 5, base: ir.P
         raise PlanError(f"cannot open {database} read-only: {exc}") from None
     try:
         return _compute(con, project, database, samples, base, base_label, with_sql)
+    except duckdb.Error as exc:  # e.g. a column the branch declares that the warehouse does not have yet
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise PlanError(f"the warehouse cannot evaluate the definitions: {first}") from None
     finally:
         con.close()
 

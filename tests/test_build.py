@@ -169,17 +169,35 @@ def test_rule_tests_can_check_a_sample_of_contacts(built, tmp_path):
 
 
 def test_model_contracts_stop_a_type_change(built, tmp_path):
+    """The published tables and the catalog stay as they were (so `segc plan` still shows the new segment)."""
     ws, db, _ = built
     changed = make_project(tmp_path)
     sources = changed.segments_dir / "sources.yml"
     sources.write_text(sources.read_text().replace("key_type: bigint", "key_type: varchar"))
+    (changed.segments_dir / "new.yml").write_text("segments:\n  - name: krakow\n    rule: {attribute: city, eq: Kraków}\n")
     copy = tmp_path / "contract.duckdb"
     shutil.copy(db, copy)
-    before = query(copy, "select count(*), max(as_of) from segments.segment_membership")
+    published = ("select (select count(*) from segments.segment_membership), "
+                 "(select max(as_of) from segments.segment_membership), "
+                 "(select string_agg(segment || definition_hash, ',' order by segment) from segments.segment_catalog)")
+    before = query(copy, published)
     result = run_build(changed, datetime(2026, 11, 29), copy, echo=lambda line: None)
     assert result.returncode == 1
     assert any("enforced contract" in (r.get("message") or "") for r in result.failures)
-    assert query(copy, "select count(*), max(as_of) from segments.segment_membership") == before
+    assert query(copy, published) == before
+
+
+def test_a_selection_that_records_a_build_must_build_the_membership(built, tmp_path, capsys):
+    """Otherwise the summary would record the previous build's members under the new as_of."""
+    ws, db, _ = built
+    copy = tmp_path / "selected.duckdb"
+    shutil.copy(db, copy)
+    code = main(["build", "--project", str(ws.root), "--database", str(copy), "--as-of", "2026-11-29",
+                 "--select", "segment_summary"])
+    assert code == 1
+    assert "segment_summary would record this build from segment_membership, but the selection leaves out " \
+           "segment_membership, segc_results" in capsys.readouterr().out
+    assert query(copy, "select max(as_of) from segments.segment_summary") == [(AS_OF,)]
 
 
 def test_results_read_by_one_query_are_a_view(built, tmp_path):

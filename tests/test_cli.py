@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pytest
 
-from compiler.cli import build_parser, main
+from compiler.cli import build_parser, main, report
+from compiler.runner import BuildResult
 
 COMMANDS = sorted(build_parser()._subparsers._group_actions[0].choices)
 
@@ -27,6 +29,34 @@ def test_usage_errors_exit_2(capsys):
     assert "not an ISO timestamp" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("args", [["status", "--builds", "0"], ["show", "x", "--samples", "-1"], ["demo", "--events", "x"]])
+def test_counts_are_checked(args, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    assert exit_.value.code == 2
+    assert "expected a whole number of at least" in capsys.readouterr().err
+
+
+def test_status_before_any_build_and_on_a_locked_file(tmp_path, capsys):
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema raw")
+        assert main(["status", "--project", str(tmp_path), "--database", str(db)]) == 1  # held by this connection
+        assert "error: cannot open" in capsys.readouterr().err
+    assert main(["status", "--project", str(tmp_path), "--database", str(db)]) == 0
+    assert capsys.readouterr().out == "no builds recorded yet\n"
+
+
+def test_build_summary_names_the_error_of_a_missing_source(capsys):
+    error = {"unique_id": "test.segc.source_unique_raw_contacts_contact_id.1a", "status": "error",
+             "message": "Catalog Error: Table with name contacts does not exist", "failures": None}
+    report(BuildResult(1, [error]), 1.0)
+    out = capsys.readouterr().out
+    assert "ERROR source_unique_raw_contacts_contact_id: Catalog Error" in out and "duplicate" not in out
+    report(BuildResult(0, []), 1.0)
+    assert capsys.readouterr().out == "nothing to build: the selection matches no model or test\n"
+
+
 def test_init_scaffolds_a_valid_project(tmp_path, capsys):
     assert main(["init", str(tmp_path / "crm")]) == 0
     for path in ("segments/sources.yml", "segments/segments.yml", "dbt_project/dbt_project.yml",
@@ -38,6 +68,9 @@ def test_init_scaffolds_a_valid_project(tmp_path, capsys):
     assert {p.name: p.read_text() for p in (tmp_path / "crm" / "macros").iterdir()} == ours
     assert main(["validate", "--project", str(tmp_path / "crm")]) == 0
     assert main(["init", str(tmp_path / "crm")]) == 1  # never overwrites definitions
+    (tmp_path / "file").write_text("")
+    assert main(["init", str(tmp_path / "file")]) == 1
+    assert "is a file, not a folder" in capsys.readouterr().err
 
 
 def test_invalid_definitions_exit_1(tmp_path, capsys):

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 from compiler.cli import main
+from compiler.emit import HEADER
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,7 +34,9 @@ def test_check_lists_every_kind_of_difference_and_writes_nothing(tmp_path, capsy
     scores = dbt / "models/segments/contact_scores.sql"
     scores.write_text(scores.read_text().split("\n", 1)[1])  # header removed: edited by hand
     (dbt / "models/sources.yml").unlink()
-    (dbt / "tests/rules/assert_segment_gone.sql").write_text("select 1\n")
+    (dbt / "tests/rules/assert_segment_gone.sql").write_text(HEADER + "select 1\n")  # a segment removed since
+    (dbt / "models/custom").mkdir()
+    (dbt / "models/custom/my_report.sql").write_text("select 1\n")  # the user's own: neither listed nor deleted
     behavioral = tmp_path / "segments/behavioral.yml"
     behavioral.write_text(behavioral.read_text().replace("within: 2w}", "within: 3w}"))
     (tmp_path / "macros/segc_as_of.sql").write_text("{% macro segc_as_of() %}current_timestamp{% endmacro %}\n")
@@ -60,6 +63,10 @@ def test_check_lists_every_kind_of_difference_and_writes_nothing(tmp_path, capsy
 
     assert main(["compile", "--project", str(tmp_path)]) == 0
     assert main(["compile", "--check", "--project", str(tmp_path)]) == 0
+    assert not (dbt / "tests/rules/assert_segment_gone.sql").exists()
+    assert (dbt / "models/custom/my_report.sql").read_text() == "select 1\n"
+    assert not (dbt / "tests/rules/assert_segment_gone.sql").exists()
+    assert (dbt / "models/custom/my_report.sql").read_text() == "select 1\n"
 
 
 def test_check_fails_on_invalid_definitions(tmp_path, capsys):

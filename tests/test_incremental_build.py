@@ -75,6 +75,20 @@ def test_incremental_builds_recompute_what_changed_and_stay_correct(project):
     states.append((day(2), membership(db)))
     check(db, states)
 
+    # A failing example stops the build before the kept members change (the examples are unit tests of
+    # segc_results, which the incremental models depend on).
+    definitions = yaml.safe_load((ws.segments_dir / "audiences.yml").read_text())
+    definitions["segments"][0]["rule"] = {"attribute": "city", "eq": "Gdańsk"}
+    definitions["segments"][0]["examples"] = [{"name": "never", "contact": {"city": "Kraków"}, "expect": "member"}]
+    (ws.segments_dir / "audiences.yml").write_text(yaml.safe_dump(definitions, sort_keys=False))
+    add_day(db, day(2))
+    result = run_build(ws, day(3), db, echo=lambda line: None)
+    assert result.returncode == 1
+    assert any(r["status"] == "fail" and "example__s0__never" in r["unique_id"] for r in result.results)
+    assert membership(db) == states[-1][1]
+    assert rows(db, "select distinct as_of from segments.segment_membership") == [(day(2),)]
+    check(db, states)
+
 
 def test_a_project_that_ranks_contacts_is_built_in_full(tmp_path):
     shutil.copytree(ROOT / "segments", tmp_path / "segments")

@@ -161,3 +161,12 @@ def test_invalid_definitions_and_missing_warehouse(project, capsys):
     edit(project, "behavioral.yml", "within: 2w}", "within: 2weeks}")
     code, out = plan(project, capsys=capsys)
     assert code == 1 and "SEG" in out
+
+
+def test_a_column_the_warehouse_does_not_have_yet(project, capsys):
+    """A pull request that declares a new column before the loader adds it: a clear error, not a traceback."""
+    edit(project, "sources.yml", "      email: string\n", "      email: string\n      loyalty_tier: string\n")
+    (project / "segments" / "gold.yml").write_text("segments:\n  - name: gold\n    rule: {attribute: loyalty_tier, eq: gold}\n")
+    code, out = plan(project, capsys=capsys)
+    assert code == 1
+    assert "error: the warehouse cannot evaluate the definitions: Binder Error" in out and "loyalty_tier" in out
