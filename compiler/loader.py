@@ -203,7 +203,8 @@ def _load_with_pyyaml(text: str, file: str) -> tuple[Doc, list[Diagnostic]]:
             doc.data = _walk(doc, root, (), loader, problems)
     except RecursionError:
         doc.data, doc.broken = None, True
-        problems.append(Diagnostic("SEG001", "invalid YAML: an alias refers to itself", SourceLocation(file, 1, 1)))
+        problems.append(Diagnostic("SEG001", "invalid YAML: nested too deeply, or an alias refers to itself",
+                                       SourceLocation(file, 1, 1)))
     except yaml.MarkedYAMLError as exc:
         doc.data, doc.broken = None, True
         if "'\\t'" in str(exc.problem):

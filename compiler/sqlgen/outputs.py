@@ -8,7 +8,7 @@ from .. import ir
 from . import atoms
 from .atoms import AS_OF, any_of
 from .direct import Direct
-from .plan import RFM_COLUMNS, Plan, grade_of
+from .plan import PUBLISHED_AS, RFM_COLUMNS, Plan, grade_of
 from .relations import joined, ref_table
 
 RESULTS = "segc_results"
@@ -99,18 +99,18 @@ def results_reads(project: ir.Project, dialect: str, incremental: bool = False) 
 
 def published(project: ir.Project, plan: Plan, dialect: str) -> dict[str, exp.Expression]:
     """Model name -> query, for the tables in the `segments` schema."""
-    models = {
+    def result_columns(kind: str, types) -> list:
+        """(published name, type, the definition's result column) for each result column of `kind`."""
+        return [(name, typ, lambda d, i=i: plan.outputs(kind, d.name)[i])
+                for i, (name, typ) in enumerate(zip(PUBLISHED_AS[kind], types, strict=True))]
+
+    return {
         "segment_membership": unpivoted_membership(plan, project.segments) if _unpivots(project, dialect)
         else long_table(plan, "segment", project.segments, []),
-        "contact_scores": long_table(plan, "score", project.scores, [
-            ("value", "DOUBLE", lambda d: plan.column("score", d.name)),
-            ("grade", "VARCHAR", lambda d: plan.column("score", d.name, "_grade"))]),
-        "contact_lifecycle": long_table(plan, "lifecycle", project.lifecycles, [
-            ("stage", "VARCHAR", lambda d: plan.column("lifecycle", d.name))]),
-        "contact_rfm": long_table(plan, "rfm", project.rfms, [
-            (c, RFM_TYPES[c], lambda d, c=c: plan.column("rfm", d.name, f"_{c}")) for c in RFM_COLUMNS]),
+        "contact_scores": long_table(plan, "score", project.scores, result_columns("score", ("DOUBLE", "VARCHAR"))),
+        "contact_lifecycle": long_table(plan, "lifecycle", project.lifecycles, result_columns("lifecycle", ("VARCHAR",))),
+        "contact_rfm": long_table(plan, "rfm", project.rfms, result_columns("rfm", [RFM_TYPES[c] for c in RFM_COLUMNS])),
     }
-    return models
 
 
 def catalog(project: ir.Project, hashes: dict[str, str]) -> exp.Expression:

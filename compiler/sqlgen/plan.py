@@ -37,6 +37,8 @@ CID = "segc_cid"  # the contact key inside the plan; a contacts column may be ca
 TS = "segc_ts"
 NUMBER = exp.DataType.build("DOUBLE")
 RFM_COLUMNS = ("recency_days", "frequency", "monetary", "r", "f", "m", "segment")
+# What the result columns of each kind are called in its published table (contact_scores, ...).
+PUBLISHED_AS = {"score": ("value", "grade"), "lifecycle": ("stage",), "rfm": RFM_COLUMNS}
 
 
 def col(name: str, table: str | None = None) -> exp.Column:

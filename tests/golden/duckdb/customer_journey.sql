@@ -348,5 +348,5 @@ WITH contacts AS (
 )
 SELECT
   segc_cid AS contact_id,
-  segc_lifecycle_1
+  segc_lifecycle_1 AS stage
 FROM layer_2

@@ -143,11 +143,11 @@ WITH contacts AS (
 )
 SELECT
   segc_cid AS contact_id,
-  segc_rfm_1_recency_days,
-  segc_rfm_1_frequency,
-  segc_rfm_1_monetary,
-  segc_rfm_1_r,
-  segc_rfm_1_f,
-  segc_rfm_1_m,
-  segc_rfm_1_segment
+  segc_rfm_1_recency_days AS recency_days,
+  segc_rfm_1_frequency AS frequency,
+  segc_rfm_1_monetary AS monetary,
+  segc_rfm_1_r AS r,
+  segc_rfm_1_f AS f,
+  segc_rfm_1_m AS m,
+  segc_rfm_1_segment AS segment
 FROM base

@@ -265,6 +265,6 @@ WITH contacts AS (
 )
 SELECT
   segc_cid AS contact_id,
-  segc_score_1,
-  segc_score_1_grade
+  segc_score_1 AS value,
+  segc_score_1_grade AS grade
 FROM layer_1_grades
