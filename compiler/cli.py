@@ -34,6 +34,7 @@ def parse_as_of(text: str) -> datetime:
 
 
 def _count(least: int):
+    """An argparse type: a whole number of at least `least`."""
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -201,6 +202,12 @@ def cmd_sql(args) -> int:
     return 0
 
 
+def has_summary(con) -> bool:
+    """Whether the DuckDB warehouse holds segments.segment_summary, the record of the builds."""
+    return con.execute("select count(*) from information_schema.tables "
+                       "where table_schema = 'segments' and table_name = 'segment_summary'").fetchone()[0] > 0
+
+
 def cmd_status(args) -> int:
     import duckdb
 
@@ -217,9 +224,7 @@ def cmd_status(args) -> int:
         print(f"error: cannot open {database} read-only: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 1
     with con:
-        recorded = con.execute("select count(*) from information_schema.tables "
-                               "where table_schema = 'segments' and table_name = 'segment_summary'").fetchone()[0]
-        rows = recorded and con.execute("""
+        rows = has_summary(con) and con.execute("""
             select segment, as_of, members, entered, exited from (
               select *, row_number() over (partition by segment order by as_of desc) as recency
               from segments.segment_summary

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 
 from . import demo_data
-from .cli import cmd_status, report, run_build
+from .cli import cmd_status, has_summary, report, run_build
 from .workspace import Workspace
 
 DEMO_AS_OF = datetime(2026, 11, 27, 0, 0, 0)
@@ -22,9 +22,7 @@ def run(root: Path, *, contacts: int, events: int, database: Path | None) -> int
     started = time.perf_counter()
     print(f"[1/4] generating {contacts:,} contacts and ~{events:,} events in {database} ...")
     with duckdb.connect(str(database)) as con:
-        recorded = con.execute("select count(*) from information_schema.tables "
-                               "where table_schema = 'segments' and table_name = 'segment_summary'").fetchone()[0]
-        if recorded:
+        if has_summary(con):
             builds = con.execute("select count(distinct as_of) from segments.segment_summary").fetchone()[0]
             print(f"      replacing the raw tables and the segments schema ({builds} recorded builds of history)")
         counts = demo_data.generate(con, contacts=contacts, events=events, as_of=DEMO_AS_OF)

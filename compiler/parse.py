@@ -22,7 +22,7 @@ from .timeutil import shift
 EXAMPLE_AS_OF = datetime(2026, 1, 1)
 _MISSING = object()
 # The longest duration, 1000 years in each unit: a window any timestamp arithmetic can take.
-MAX_DURATION = {"h": 1000 * 8766, "d": 1000 * 366, "w": 1000 * 53, "mo": 1000 * 12, "y": 1000}
+MAX_DURATION = {"h": 1000 * 8766, "d": 1000 * 366, "w": 1000 * 52, "mo": 1000 * 12, "y": 1000}
 KINDS = (("segment", "segments"), ("score", "scores"), ("lifecycle", "lifecycles"), ("rfm", "rfm"), ("sync", "syncs"))
 FORM_KEYS = {"rfm": ("segment",), "event": ("stream",)}  # other forms' keys a form takes: {rfm: x, segment: y}
 AGGREGATE_EXAMPLES = {"count": "{gte: 2}", "first": "{within: 30d}", "last": "{older_than: 90d}"}
