@@ -14,18 +14,16 @@ from .workspace import subset
 
 def definition_query(project: ir.Project, kind: str, name: str) -> tuple[ir.Project, exp.Select]:
     """(the project reduced to what `name` needs, the query computing it): a segment's members, or
-    contact_id plus the result columns of a score, lifecycle or RFM model, named as in its published table."""
+    contact_id plus the result columns of a score, lifecycle or RFM model: the rows and columns of its published
+    table."""
     small = subset(project, kind, name)
     plan = Plan(small)
     query = plan.results()
-    wanted = plan.outputs(kind, name)
-    if kind == "segment":
-        query.set("expressions", query.expressions[:1])
-        return small, query.where(wanted[0])
-    published = dict(zip(wanted, PUBLISHED_AS[kind]))
+    published = dict(zip(plan.outputs(kind, name), PUBLISHED_AS.get(kind, ())))
     query.set("expressions", [query.expressions[0]] + [e.as_(published[e.alias_or_name], copy=False)
                                                        for e in query.expressions if e.alias_or_name in published])
-    return small, query
+    rows = plan.published_rows(kind, name)
+    return small, query if rows is None else query.where(rows, copy=False)
 
 
 def definition_sql(project: ir.Project, kind: str, name: str, dialect: str, as_of: datetime) -> str:

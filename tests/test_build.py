@@ -12,6 +12,7 @@ import pytest
 from compiler import demo_data, emit
 from compiler.cli import main, run_build
 from compiler.runner import dbt
+from compiler.sqltext import definition_sql
 from compiler.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,6 +132,21 @@ def test_duplicate_contact_keys_fail_the_build(built, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "FAIL duplicate contact keys (2 keys occur more than once)" in out
     assert query(copy, "select distinct as_of from segments.segment_membership") == [(AS_OF,)]
+
+
+@pytest.mark.parametrize("kind,name,table,columns", [
+    ("segment", "lapsed_buyers", "segment_membership", "contact_id"),
+    ("score", "lead_score", "contact_scores", "contact_id, round(value, 9), grade"),
+    ("lifecycle", "customer_journey", "contact_lifecycle", "contact_id, stage"),
+    ("rfm", "orders_rfm", "contact_rfm", "contact_id, recency_days, frequency, round(monetary, 9), r, f, m, segment"),
+])
+def test_segc_sql_gives_the_published_rows(built, kind, name, table, columns):
+    """`segc sql NAME` run at the build's as_of returns the rows and columns of NAME's published table."""
+    ws, db, _ = built
+    sql = definition_sql(ws.load(), kind, name, "duckdb", AS_OF)
+    published = query(db, f"select {columns} from segments.{table} where {kind} = '{name}'")
+    assert sorted(query(db, f"select {columns} from ({sql})"), key=str) == sorted(published, key=str)
+    assert len(published) > 0
 
 
 def test_compile_is_deterministic(tmp_path):

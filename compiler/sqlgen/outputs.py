@@ -45,11 +45,8 @@ def long_table(plan: Plan, kind: str, defs, columns) -> exp.Expression:
         select = [exp.column("contact_id"), atoms.literal(d.name).as_(kind, copy=False)]
         select += [exp.column(source(d)).as_(name, copy=False) for name, _, source in columns]
         query = exp.select(*select, _as_of()).from_(ref_table(RESULTS))
-        if kind == "segment":
-            query = query.where(exp.column(plan.column("segment", d.name)))
-        if kind == "rfm":
-            query = query.where(atoms.is_not_null(exp.column(plan.column("rfm", d.name, "_r"))))
-        parts.append(query)
+        rows = plan.published_rows(kind, d.name)
+        parts.append(query if rows is None else query.where(rows, copy=False))
     empty = exp.select(exp.column("contact_id"), exp.cast(exp.Null(), "VARCHAR").as_(kind, copy=False),
                        *(exp.cast(exp.Null(), typ).as_(name, copy=False) for name, typ, _ in columns), _as_of()
                        ).from_(ref_table(RESULTS))

@@ -225,6 +225,14 @@ class Plan:
     def column(self, kind: str, name: str, part: str = "") -> str:
         return f"segc_{kind}_{self.index[(kind, name)]}{part}"
 
+    def published_rows(self, kind: str, name: str) -> exp.Expression | None:
+        """Which contacts a definition's published table holds (None: every contact)."""
+        if kind == "segment":
+            return exp.column(self.column("segment", name))  # its members
+        if kind == "rfm":
+            return atoms.is_not_null(exp.column(self.column("rfm", name, "_r")))  # the contacts with matching rows
+        return None
+
     def outputs(self, kind: str, name: str) -> list[str]:
         """The result columns of one definition."""
         if kind == "score":

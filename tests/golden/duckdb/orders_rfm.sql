@@ -147,3 +147,5 @@ SELECT
   segc_rfm_1_m AS m,
   segc_rfm_1_segment AS segment
 FROM base
+WHERE
+  NOT segc_rfm_1_r IS NULL
