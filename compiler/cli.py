@@ -80,7 +80,8 @@ def cmd_init(args) -> int:
     (root / "segments" / "segments.yml").write_text(STARTER_SEGMENTS)
     gitignore = root / ".gitignore"
     if not gitignore.exists():
-        gitignore.write_text("*.duckdb\n*.duckdb.wal\ndbt_project/target/\ndbt_project/logs/\n")
+        gitignore.write_text("*.duckdb\n*.duckdb.wal\ndbt_project/target/\ndbt_project/logs/\n"
+                             "metastore_db/\nspark-warehouse/\nderby.log\n")  # the spark target's local files
     print(f"Created a segc project in {root}: edit segments/sources.yml to point at your tables, "
           f"then run `segc validate` and `segc build`.")
     return 0

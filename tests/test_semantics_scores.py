@@ -533,3 +533,17 @@ def test_whole_project_with_references_across_kinds():
     expected = {(1, "krk"), (2, "krk"), (3, "vip_stage"), (4, "big_spender")}
     assert shared.membership == expected
     assert direct == expected
+
+
+def test_sums_of_numbers_do_not_depend_on_row_order():
+    """As doubles, 0.1 + 0.2 + 0.3 is 0.6000000000000001 and 0.3 + 0.2 + 0.1 is 0.6: `number` values are summed
+    exactly (DECIMAL(38, 9)), so two contacts with the same orders get the same sum, monetary and m score."""
+    orders = [order(1, AS_OF - DAY, a) for a in (0.1, 0.2, 0.3)] + [order(2, AS_OF - DAY, a) for a in (0.3, 0.2, 0.1)]
+    definitions = {
+        "segments": [{"name": "at_most", "rule": {"stream": "orders", "sum": {"of": "amount", "lte": 0.6}}}],
+        "rfm": [{"name": "rfm", "stream": "orders", "monetary": "amount", "bins": 2,
+                 "segments": [{"name": "top", "m": [2, 2]}, {"name": "rest"}]}]}
+    shared, direct = run(definitions, [contact(1), contact(2)], orders=orders)
+    assert shared.membership == direct == {(1, "at_most"), (2, "at_most")}
+    assert [(row["monetary"], row["m"], row["segment"]) for _, row in sorted(shared.rfm.items())] == \
+        [(0.6, 2, "top"), (0.6, 2, "top")]

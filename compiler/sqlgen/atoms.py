@@ -14,6 +14,12 @@ LATEST_BUILD = exp.column("segc_latest_build__")  # the latest recorded build's 
 NO_BUILD = datetime(1900, 1, 1)  # LATEST_BUILD before the first build (macro segc_latest_build says the same)
 
 
+def summable(value: exp.Expression, column_type: str | None) -> exp.Expression:
+    """A value to SUM: a `number` (a DOUBLE) as DECIMAL(38, 9), so that the sum is exact and the same in any
+    row order (0.1 + 0.2 + 0.3 and 0.3 + 0.2 + 0.1 differ as doubles)."""
+    return exp.cast(value, "DECIMAL(38, 9)") if column_type == "number" else value
+
+
 def all_of(*conditions: exp.Expression) -> exp.Expression:
     """AND of already-built conditions (no copies, no parsing)."""
     return exp.and_(*conditions, copy=False)

@@ -145,6 +145,8 @@ class Direct:
             arg = exp.Star() if agg.kind == "count" else exp.column(agg.of)
             if agg.kind == "distinct":
                 arg = exp.Distinct(expressions=[arg])
+            if agg.kind == "sum":
+                arg = atoms.summable(arg, self.project.stream(c.rows.stream).type_of(agg.of))
             value = self.scalar(c.rows, exp.func(func, arg))
             if agg.kind == "sum":
                 value = exp.func("COALESCE", value, exp.Literal.number(0))
@@ -205,7 +207,8 @@ class Direct:
         stream = self.project.stream(r.rows.stream)
         alias = self._alias()
         ts = exp.column(stream.timestamp, table=alias)
-        money = exp.func("COALESCE", exp.column(r.monetary, table=alias), exp.Literal.number(0))
+        money = exp.func("COALESCE", atoms.summable(exp.column(r.monetary, table=alias), stream.type_of(r.monetary)),
+                         exp.Literal.number(0))
         per = (self.rows(r.rows, alias)
                .select(exp.column(self.project.contacts.key, table=C).as_("contact_id", copy=False),
                        exp.func("MAX", ts).as_("last_at", copy=False), exp.func("COUNT", exp.Star()).as_("frequency", copy=False),

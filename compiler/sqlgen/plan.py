@@ -291,7 +291,10 @@ class Plan:
         elif agg.kind == "distinct":
             value = facts.distinct_count(rows, agg.of)
         else:
-            value = facts.aggregate(agg.kind.upper(), rows, facts.value(agg.of))
+            value = facts.value(agg.of)
+            if agg.kind == "sum":
+                value = atoms.summable(value, facts.stream.type_of(agg.of))
+            value = facts.aggregate(agg.kind.upper(), rows, value)
         if agg.kind in ("count", "distinct", "sum"):
             value = exp.func("COALESCE", value, exp.Literal.number(0))
         return atoms.compare_all(value, agg.tests)
@@ -379,7 +382,8 @@ class Plan:
         facts = self.streams[r.rows.stream]
         last = facts.aggregate("MAX", r.rows, col(TS))
         freq = facts.aggregate("COUNT", r.rows)
-        money = facts.aggregate("SUM", r.rows, exp.func("COALESCE", facts.value(r.monetary), exp.Literal.number(0)))
+        money = facts.aggregate("SUM", r.rows, exp.func(
+            "COALESCE", atoms.summable(facts.value(r.monetary), facts.stream.type_of(r.monetary)), exp.Literal.number(0)))
         n = exp.Window(this=exp.Count(this=exp.Star()))
         bins = exp.Literal.number(r.bins)
 

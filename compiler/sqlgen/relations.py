@@ -87,7 +87,8 @@ _LOSES_ORDER = {"spark", "databricks"}  # list(x ORDER BY ...) / ARRAY_AGG(x ORD
 # outside this list is refused instead of reaching the warehouse.
 _KEYWORDS = {"AS", "IN", "EXISTS", "OVER", "FROM", "JOIN", "AND", "OR", "NOT", "ON", "WHEN", "THEN", "ELSE",
              "WHERE", "SELECT", "USING", "BY", "CAST", "ARRAY", "ALL", "UNION", "WITH", "DISTINCT", "IS",
-             "CASE", "END", "UNPIVOT"}
+             "CASE", "END", "UNPIVOT",
+             "DECIMAL", "NUMERIC", "NUMBER", "BIGNUMERIC"}  # types with a precision: DECIMAL(38, 9) in every dialect
 _COMMON = {"COALESCE", "COUNT", "SUM", "MIN", "MAX", "AVG", "LOWER", "FLOOR", "POWER", "GREATEST", "LEAST",
            "ROW_NUMBER", "LEAD", "ABS", "EXTRACT", "LENGTH", "MD5", "SUBSTRING"}
 FUNCTIONS = {

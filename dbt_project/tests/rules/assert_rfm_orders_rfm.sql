@@ -58,7 +58,7 @@ FROM (
                 c.contact_id AS contact_id,
                 MAX(s67.ordered_at) AS last_at,
                 COUNT(*) AS frequency,
-                SUM(COALESCE(s67.amount, 0)) AS monetary
+                SUM(COALESCE(CAST(s67.amount AS DECIMAL(38, 9)), 0)) AS monetary
               FROM {{ source('raw', 'orders') }} AS s67
               CROSS JOIN {{ source('raw', 'contacts') }} AS c
               WHERE
@@ -81,7 +81,7 @@ FROM (
                 c.contact_id AS contact_id,
                 MAX(s67.ordered_at) AS last_at,
                 COUNT(*) AS frequency,
-                SUM(COALESCE(s67.amount, 0)) AS monetary
+                SUM(COALESCE(CAST(s67.amount AS DECIMAL(38, 9)), 0)) AS monetary
               FROM {{ source('raw', 'orders') }} AS s67
               CROSS JOIN {{ source('raw', 'contacts') }} AS c
               WHERE
@@ -103,7 +103,7 @@ FROM (
               c.contact_id AS contact_id,
               MAX(s67.ordered_at) AS last_at,
               COUNT(*) AS frequency,
-              SUM(COALESCE(s67.amount, 0)) AS monetary
+              SUM(COALESCE(CAST(s67.amount AS DECIMAL(38, 9)), 0)) AS monetary
             FROM {{ source('raw', 'orders') }} AS s67
             CROSS JOIN {{ source('raw', 'contacts') }} AS c
             WHERE
@@ -126,7 +126,7 @@ FROM (
                 c.contact_id AS contact_id,
                 MAX(s67.ordered_at) AS last_at,
                 COUNT(*) AS frequency,
-                SUM(COALESCE(s67.amount, 0)) AS monetary
+                SUM(COALESCE(CAST(s67.amount AS DECIMAL(38, 9)), 0)) AS monetary
               FROM {{ source('raw', 'orders') }} AS s67
               CROSS JOIN {{ source('raw', 'contacts') }} AS c
               WHERE
@@ -149,7 +149,7 @@ FROM (
                 c.contact_id AS contact_id,
                 MAX(s67.ordered_at) AS last_at,
                 COUNT(*) AS frequency,
-                SUM(COALESCE(s67.amount, 0)) AS monetary
+                SUM(COALESCE(CAST(s67.amount AS DECIMAL(38, 9)), 0)) AS monetary
               FROM {{ source('raw', 'orders') }} AS s67
               CROSS JOIN {{ source('raw', 'contacts') }} AS c
               WHERE
@@ -171,7 +171,7 @@ FROM (
               c.contact_id AS contact_id,
               MAX(s67.ordered_at) AS last_at,
               COUNT(*) AS frequency,
-              SUM(COALESCE(s67.amount, 0)) AS monetary
+              SUM(COALESCE(CAST(s67.amount AS DECIMAL(38, 9)), 0)) AS monetary
             FROM {{ source('raw', 'orders') }} AS s67
             CROSS JOIN {{ source('raw', 'contacts') }} AS c
             WHERE
@@ -194,7 +194,7 @@ FROM (
                 c.contact_id AS contact_id,
                 MAX(s67.ordered_at) AS last_at,
                 COUNT(*) AS frequency,
-                SUM(COALESCE(s67.amount, 0)) AS monetary
+                SUM(COALESCE(CAST(s67.amount AS DECIMAL(38, 9)), 0)) AS monetary
               FROM {{ source('raw', 'orders') }} AS s67
               CROSS JOIN {{ source('raw', 'contacts') }} AS c
               WHERE
@@ -217,7 +217,7 @@ FROM (
                 c.contact_id AS contact_id,
                 MAX(s67.ordered_at) AS last_at,
                 COUNT(*) AS frequency,
-                SUM(COALESCE(s67.amount, 0)) AS monetary
+                SUM(COALESCE(CAST(s67.amount AS DECIMAL(38, 9)), 0)) AS monetary
               FROM {{ source('raw', 'orders') }} AS s67
               CROSS JOIN {{ source('raw', 'contacts') }} AS c
               WHERE
@@ -239,7 +239,7 @@ FROM (
               c.contact_id AS contact_id,
               MAX(s67.ordered_at) AS last_at,
               COUNT(*) AS frequency,
-              SUM(COALESCE(s67.amount, 0)) AS monetary
+              SUM(COALESCE(CAST(s67.amount AS DECIMAL(38, 9)), 0)) AS monetary
             FROM {{ source('raw', 'orders') }} AS s67
             CROSS JOIN {{ source('raw', 'contacts') }} AS c
             WHERE
@@ -258,7 +258,7 @@ FROM (
           c.contact_id AS contact_id,
           MAX(s67.ordered_at) AS last_at,
           COUNT(*) AS frequency,
-          SUM(COALESCE(s67.amount, 0)) AS monetary
+          SUM(COALESCE(CAST(s67.amount AS DECIMAL(38, 9)), 0)) AS monetary
         FROM {{ source('raw', 'orders') }} AS s67
         CROSS JOIN {{ source('raw', 'contacts') }} AS c
         WHERE

@@ -17,7 +17,7 @@ FROM (
     LEFT JOIN (
       SELECT
         s6.contact_id AS contact_id,
-        SUM(s6.amount) AS value
+        SUM(CAST(s6.amount AS DECIMAL(38, 9))) AS value
       FROM {{ source('raw', 'orders') }} AS s6
       WHERE
         s6.ordered_at <= {{ segc_as_of() }}

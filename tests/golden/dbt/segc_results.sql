@@ -384,7 +384,7 @@ WITH contacts AS (
     SUM(
       CASE
         WHEN segc_p1 AND segc_ts > {{ segc_as_of() }} - INTERVAL '12' MONTH
-        THEN segc_v_amount
+        THEN CAST(segc_v_amount AS DECIMAL(38, 9))
       END
     ) AS segc_orders_1,
     COUNT(CASE WHEN TRUE THEN 1 END) AS segc_orders_2,
@@ -399,7 +399,7 @@ WITH contacts AS (
     SUM(
       CASE
         WHEN segc_p2 AND segc_ts > {{ segc_as_of() }} - INTERVAL '730' DAY
-        THEN COALESCE(segc_v_amount, 0)
+        THEN COALESCE(CAST(segc_v_amount AS DECIMAL(38, 9)), 0)
       END
     ) AS segc_orders_9
   FROM orders_rows

@@ -63,7 +63,7 @@ WITH contacts AS (
       CASE
         WHEN segc_p1
         AND segc_ts > CAST('2026-11-28 00:00:00' AS TIMESTAMP) - INTERVAL '730' DAY
-        THEN COALESCE(segc_v_amount, 0)
+        THEN COALESCE(CAST(segc_v_amount AS DECIMAL(38, 9)), 0)
       END
     ) AS segc_orders_3
   FROM orders_rows

@@ -235,8 +235,8 @@ WITH contacts AS (
       END
     ) AS segc_orders_1,
     MAX(CASE WHEN TRUE THEN segc_ts END) AS segc_orders_2,
-    SUM(CASE WHEN segc_p2 THEN segc_v_amount END) AS segc_orders_3,
-    SUM(CASE WHEN TRUE THEN segc_v_amount END) AS segc_orders_4,
+    SUM(CASE WHEN segc_p2 THEN CAST(segc_v_amount AS DECIMAL(38, 9)) END) AS segc_orders_3,
+    SUM(CASE WHEN TRUE THEN CAST(segc_v_amount AS DECIMAL(38, 9)) END) AS segc_orders_4,
     COUNT(CASE WHEN TRUE AND segc_ts > {{ segc_as_of() }} - INTERVAL '12 MONTH' THEN 1 END) AS segc_orders_5,
     COUNT(CASE WHEN TRUE THEN 1 END) AS segc_orders_6,
     MAX(
@@ -246,7 +246,7 @@ WITH contacts AS (
     SUM(
       CASE
         WHEN segc_p3 AND segc_ts > {{ segc_as_of() }} - INTERVAL '12 MONTH'
-        THEN COALESCE(segc_v_amount, 0)
+        THEN COALESCE(CAST(segc_v_amount AS DECIMAL(38, 9)), 0)
       END
     ) AS segc_orders_9
   FROM orders_rows
