@@ -170,3 +170,16 @@ def test_a_column_the_warehouse_does_not_have_yet(project, capsys):
     code, out = plan(project, capsys=capsys)
     assert code == 1
     assert "error: the warehouse cannot evaluate the definitions: Binder Error" in out and "loyalty_tier" in out
+
+
+def test_a_source_declaration_changes_the_definitions_that_read_it(project, capsys):
+    """The hash covers what a definition reads of the sources: a stream pointed at another table changes the
+    segments that read it (and what refers to them), not the others."""
+    with duckdb.connect(str(project / "warehouse.duckdb")) as con:
+        con.execute("create table raw.recent_orders as select * from raw.orders where ordered_at > timestamp '2026-06-01'")
+    edit(project, "sources.yml", "relation: raw.orders", "relation: raw.recent_orders")
+    code, out = plan(project, "--format", "json", capsys=capsys)
+    changed = {(c["kind"], c["name"]) for c in json.loads(out)["changes"]}
+    assert code == 3
+    assert {("segment", "lapsed_buyers"), ("segment", "champions_to_reward"), ("rfm", "orders_rfm")} <= changed
+    assert ("segment", "tv_shoppers") not in changed  # reads the events only

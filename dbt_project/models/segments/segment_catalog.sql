@@ -9,109 +9,109 @@ SELECT
   'Added to cart in the last 24 hours and has not purchased since' AS description,
   'ecommerce' AS owner,
   'behavioral,cart' AS tags,
-  '737e3c1226b26de1591bb15602b8383c338d3e825810d8b114d2fb0812283cbb' AS definition_hash
+  '47bf7ff8b5cf71210aa466524b21a1e59f4e2c9eed355c70ff6347df1c8f895a' AS definition_hash
 UNION ALL
 SELECT
   'big_spenders' AS segment,
   'Spent 2000 PLN or more on paid orders in the last year' AS description,
   'crm' AS owner,
   'transactional,value' AS tags,
-  '6ea8cae6b10a18c938a788c05cd93e611785a91deb704a52df9f8872a02fd52d' AS definition_hash
+  '9bc2bdd51253043b89abdd3d5f36ae768b79887f90d733a38532ddd3be578ced' AS definition_hash
 UNION ALL
 SELECT
   'champions_to_reward' AS segment,
   'RFM champions and loyal customers, for the loyalty programme' AS description,
   'crm' AS owner,
   'transactional,rfm' AS tags,
-  'd2917472855893e33e995d2a2febb6bd6a376401cce016c28fea9d39368649ec' AS definition_hash
+  '3e2fe367c9fbf96b4e4709ef0889f654095ee2177b1cb4c9bd0f3eea6d46085a' AS definition_hash
 UNION ALL
 SELECT
   'decision_makers_b2b' AS segment,
   'CEOs and owners of B2B companies with 50+ employees' AS description,
   'sales' AS owner,
   'b2b,demographic' AS tags,
-  '4528806ba2d8fbb91bb32bd1712b86d793c36729e6140fce54ae7227f971b58b' AS definition_hash
+  'd999c8213d7ffa3f4ae81674987ead4a3889fa8e5c09d41937ec4eb3580a6108' AS definition_hash
 UNION ALL
 SELECT
   'disengaged_email' AS segment,
   'Received 5+ emails in 90 days but opened none' AS description,
   'crm' AS owner,
   'email,hygiene' AS tags,
-  'e6be66463df889e542ab7ac2960d6952d336818f3b91d4f7eff8ee3379895e0c' AS definition_hash
+  'e6c2077af2377273d63da3a47338e183aed30d32d64b901a0c61c8246be51555' AS definition_hash
 UNION ALL
 SELECT
   'frequent_visitors_never_bought' AS segment,
   'Ten or more page views in 30 days and never an order' AS description,
   'ecommerce' AS owner,
   'behavioral' AS tags,
-  '8f3ddaa45a272679b73210bf35f57c5bf96fa54b4e02da0f9fb6304e0dcb17d4' AS definition_hash
+  '9a0699f745f498dabafe9759ebeacba0b39805999593aa3c79d656bc75003e7a' AS definition_hash
 UNION ALL
 SELECT
   'hot_leads_without_orders' AS segment,
   'Hot leads who have not bought yet — hand over to sales' AS description,
   'sales' AS owner,
   'scoring' AS tags,
-  '1b4607281c80a36cda7e633368659f6bc5ae76b9ed882d4b73b6a162e8465cb9' AS definition_hash
+  'cc55774dd2eb581bf5ddc493a4d2abbc536589fb98499733ba2fce971380cdb8' AS definition_hash
 UNION ALL
 SELECT
   'interested_in_training' AS segment,
   'Signed up for a training, or viewed training pages twice in 90 days' AS description,
   'marketing-ops' AS owner,
   'behavioral,trainings' AS tags,
-  '0633a2483093e558c6107d3a6392227d51f59b5833f9af4722afcfa88b121ccd' AS definition_hash
+  '96d63c1e7f4554a1940e558790d3d0269c3e44cf5ea3412a8c54efef1fced961' AS definition_hash
 UNION ALL
 SELECT
   'krakow_automotive_clicked' AS segment,
   'Kraków automotive contacts who clicked the automotive expo campaign' AS description,
   'sales' AS owner,
   'b2b,campaign' AS tags,
-  '1f0c123cfe59a2ff02c127d0bd1f2762017e4c7b78d103149430e8578d6dab7a' AS definition_hash
+  '57320080ab24cda537e4be99d6ba910f7ca5e78357682385bfd4057981554636' AS definition_hash
 UNION ALL
 SELECT
   'krakow_automotive_opened' AS segment,
   'Kraków automotive contacts who opened the automotive expo campaign but did not click' AS description,
   'sales' AS owner,
   'b2b,campaign' AS tags,
-  'ac956fae19bc5577f671bb3b6d2cc692d717cbf0d56084bf178916cf2edc0383' AS definition_hash
+  '4df9dd28441ce00d8ecd809fd880c8199eda5056d2f13b379fb5bbbef7ab3766' AS definition_hash
 UNION ALL
 SELECT
   'lapsed_buyers' AS segment,
   'Bought before, but not in the last 12 months' AS description,
   'crm' AS owner,
   'transactional,retention' AS tags,
-  '5a8fb3c15a85c223ffd4e7552b5ae218272688b2ef6040078dede80cb2a2ceb0' AS definition_hash
+  '31a411d7bca5853f4bba9041bec4b7601558fb9b865440eb534e96b5e7d20c82' AS definition_hash
 UNION ALL
 SELECT
   'newsletter_signups_search' AS segment,
   'Signed up to the newsletter from Google in the last 6 months' AS description,
   'marketing-ops' AS owner,
   'acquisition' AS tags,
-  'b963ec5d509cdf2ceb5967bce469c6429606ca6bbc489c912d049860dc10a5f7' AS definition_hash
+  '4f8baf11757a5f85d9736aa7cd843c55446ba88de3de3f085b7d5ba5ca5738bb' AS definition_hash
 UNION ALL
 SELECT
   'newsletter_signups_social' AS segment,
   'Signed up to the newsletter from Facebook or LinkedIn in the last 6 months' AS description,
   'marketing-ops' AS owner,
   'acquisition' AS tags,
-  'a8ad14ab5bcfa9da47296ef924145300e831d50f776dc24a8d802e233f22c461' AS definition_hash
+  '7d44b86736faec4dfb4c8b5750910fafe72d66b11ddb2b320dfe0a406aba4f6f' AS definition_hash
 UNION ALL
 SELECT
   'tv_shoppers' AS segment,
   'Browsed TV product pages in the last two weeks' AS description,
   'ecommerce' AS owner,
   'behavioral,interest' AS tags,
-  'cf4b5b0fcfa027b5c66c18fd2fda1c3071829b57d338829d7f76d3fba90a09b8' AS definition_hash
+  '260248d590a0fc88bc9ec6c6fc412405aef284ecf1bc201dad2bbb83d61c99e5' AS definition_hash
 UNION ALL
 SELECT
   'vip_or_wholesale' AS segment,
   'Tagged vip or wholesale' AS description,
   'sales' AS owner,
   'tags' AS tags,
-  'aece49915fc35d965b271061bc9953b8ee0d72ad4e814d77296841dd719e5dd1' AS definition_hash
+  'ba17d194f09ded033342d33ce78a3af8720b62ee4ca5597a48180d84d08a3bc6' AS definition_hash
 UNION ALL
 SELECT
   'women_35_45_big_cities_quarterly' AS segment,
   'Women aged 35-45 in the five largest cities who bought about quarterly (3-5 paid orders a year)' AS description,
   'crm' AS owner,
   'demographic,transactional' AS tags,
-  '79861bb3650a93cc7a4118df50dfbb801e706ee3a4ad78a97c6ac0e0e1ec1cf4' AS definition_hash
+  '5bc9d614597ee6fed3109486bc4d1751541716fb84b3015366b23c7e0f58d68a' AS definition_hash
