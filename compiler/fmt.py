@@ -25,6 +25,7 @@ from pathlib import Path
 import yaml
 
 INDENT = 2
+_BLANK = " \t"  # YAML's white space: other Unicode spaces (NBSP, U+3000) are content, kept as written
 # Both match a line's content after its `- ` indicators (_split_dashes) and before its comment.
 _BLOCK_SCALAR = re.compile(  # opens a block scalar: `|`, `key: >-`, `"key": |2`
     r"""^(?:(?:"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^'"\s#-][^#]*?|-[^\s#][^#]*?)"""
@@ -155,9 +156,9 @@ def format_text(text: str) -> str:
     for raw in lines:
         if block is not None:  # inside a block scalar: moved as a whole, never edited
             ind = _indent(raw)
-            if raw.strip() and ind <= block.owner:
+            if raw.strip(_BLANK) and ind <= block.owner:
                 block = None
-            elif not raw.strip():
+            elif not raw.strip(_BLANK):
                 spaces = ind + block.shift if block.shift is not None else 0
                 out.append(" " * spaces if spaces > 0 else "")
                 continue
@@ -171,9 +172,9 @@ def format_text(text: str) -> str:
             body = raw[ind:]
             state, _ = _scan(raw, state, ind)
             line = " " * max(0, ind + carry) + body if body else ""
-            out.append(line if state.quote else line.rstrip())
+            out.append(line if state.quote else line.rstrip(_BLANK))
             continue
-        if not raw.strip():
+        if not raw.strip(_BLANK):
             blanks += 1
             continue
         ind = _indent(raw)
@@ -182,7 +183,7 @@ def format_text(text: str) -> str:
             # a multi-line plain scalar goes on: moved with its first line; blank lines in it are newlines
             out.extend([""] * blanks)
             blanks = 0
-            out.append((" " * (ind + plain[1]) + content).rstrip())
+            out.append((" " * (ind + plain[1]) + content).rstrip(_BLANK))
             if re.search(r"[ \t]#", content):  # a comment ends it
                 plain = None
             continue
@@ -192,13 +193,13 @@ def format_text(text: str) -> str:
         plain = None
         if content.startswith("#"):
             pending.append((len(out), ind))
-            out.append(content.rstrip())
+            out.append(content.rstrip(_BLANK))
             continue
-        if ind == 0 and (content.rstrip() in ("---", "...") or content.startswith(("--- ", "%"))):
+        if ind == 0 and (content.rstrip(_BLANK) in ("---", "...") or content.startswith(("--- ", "%"))):
             flush(0, 0)
             stack.clear()
             opener = None
-            out.append(content.rstrip())
+            out.append(content.rstrip(_BLANK))
             continue
 
         dashes, rest = _split_dashes(content)
@@ -238,10 +239,10 @@ def format_text(text: str) -> str:
             if text_after:
                 stack.append(_Level(orig_col, new_col))
         shift = new_col - orig_col  # how far the line's content moved
-        line = " " * new + "- " * dashes + rest if rest else " " * new + ("- " * dashes).rstrip()
+        line = " " * new + "- " * dashes + rest if rest else " " * new + ("- " * dashes).rstrip(_BLANK)
 
         state, comment = _scan(rest, _Scan())
-        value = rest[:comment].rstrip() if comment is not None else rest
+        value = rest[:comment].rstrip(_BLANK) if comment is not None else rest
         opener = None
         if state.open:
             carry = shift
@@ -265,11 +266,11 @@ def format_text(text: str) -> str:
                     plain = (dash_cols[-1][0], new_col - orig_col)
                 else:
                     plain = (-1, new_col - orig_col)
-        out.append(line if state.quote else line.rstrip())
+        out.append(line if state.quote else line.rstrip(_BLANK))
 
     flush()
     if block is None or not block.keep:  # trailing blank lines, unless a `|+` block scalar keeps them
-        while out and not out[-1].strip():
+        while out and not out[-1].strip(_BLANK):
             out.pop()
     result = "\n".join(out) + "\n" if out else ""
     return ("\ufeff" if bom else "") + result
@@ -306,7 +307,7 @@ def format_checked(text: str) -> str:
         after = None
     if after != before:
         raise FormatError("formatting would change its meaning; left as it is (please report this)")
-    if re.sub(r"\s", "", result.lstrip("\ufeff")) != re.sub(r"\s", "", text.lstrip("\ufeff")):
+    if re.sub(r"[ \t\r\n]", "", result.lstrip("\ufeff")) != re.sub(r"[ \t\r\n]", "", text.lstrip("\ufeff")):
         raise FormatError("formatting would change more than whitespace; left as it is (please report this)")
     if format_text(result) != result:
         raise FormatError("formatting is not stable on this file; left as it is (please report this)")
@@ -330,7 +331,7 @@ def command(args) -> int:
     for path in paths:
         shown = path.resolve().relative_to(root) if path.resolve().is_relative_to(root) else path
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_bytes().decode("utf-8")  # as stored: read_text would turn CRLF into LF unseen
             result = format_checked(text)
         except (OSError, UnicodeDecodeError, FormatError) as exc:
             print(f"{shown}: error: {exc}", file=sys.stderr)
@@ -341,7 +342,7 @@ def command(args) -> int:
             if args.check:
                 print(f"would reformat {shown}")
             else:
-                path.write_text(result, encoding="utf-8")
+                path.write_bytes(result.encode("utf-8"))
                 print(f"reformatted {shown}")
     verb = "would be reformatted" if args.check else "reformatted"
     print(f"{len(changed)} file(s) {verb}, {len(paths) - len(changed) - failed} unchanged"

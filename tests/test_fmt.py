@@ -121,6 +121,7 @@ def test_demo_definitions_are_already_formatted():
     ("a: 'it''s  '   \nb: \"x\\\"y\"\n", "a: 'it''s  '\nb: \"x\\\"y\"\n"),  # quotes kept, trailing spaces cut
     ("a: don't # it's a comment\n", "a: don't # it's a comment\n"),  # an apostrophe in a plain scalar
     ("a:\n    - |2\n       two\n        three\n", "a:\n  - |2\n     two\n      three\n"),  # explicit indentation
+    ("a:\n    # note\u3000\n    b: 1\u00a0 \n", "a:\n  # note\u3000\n  b: 1\u00a0\n"),  # Unicode spaces are content
     ("", ""),
 ])
 def test_cases(text, expected):
@@ -158,6 +159,15 @@ def test_cli_check_writes_and_refuses(tmp_path, capsys):
     assert broken.read_text(encoding="utf-8") == "a: [1,\n"
     broken.unlink()
     assert main(["fmt", "--check", "--project", str(tmp_path)]) == 0
+
+
+def test_cli_converts_a_file_that_only_needs_lf_line_endings(tmp_path, capsys):
+    main(["init", str(tmp_path)])
+    crlf = tmp_path / "segments" / "crlf.yml"
+    crlf.write_bytes(b"segments:\r\n  - name: b\r\n    rule: {event: page_view, within: 30d}\r\n")
+    assert main(["fmt", "--check", "--project", str(tmp_path)]) == 1
+    assert main(["fmt", "--project", str(tmp_path)]) == 0
+    assert crlf.read_bytes() == b"segments:\n  - name: b\n    rule: {event: page_view, within: 30d}\n"
 
 
 def test_cli_takes_files_relative_to_the_working_directory(tmp_path, monkeypatch, capsys):
