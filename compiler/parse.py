@@ -8,6 +8,7 @@ diagnostic becomes IR. A bug in a check becomes an SEG000 diagnostic, never a tr
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -1026,10 +1027,12 @@ class Parser:
         return ir.Settings(**values)
 
 
-def _zones() -> set[str]:
+@functools.cache
+def _zones() -> frozenset[str]:
+    """The installed IANA zones, read once (reading them walks the tz database: 25 ms a call)."""
     import zoneinfo
 
-    return zoneinfo.available_timezones() | {"UTC"}
+    return frozenset(zoneinfo.available_timezones() | {"UTC"})
 
 
 def _known_zone(name: str) -> bool:
