@@ -23,7 +23,7 @@ from .. import ir
 from ..spec import TIME_OPS
 from . import atoms
 from .atoms import AS_OF, PREVIOUS_AS_OF, all_of, any_of
-from .plan import CID, Plan, conditions, leaves, references
+from .plan import CID, Plan, conditions, leaves, references, row_filters
 from .relations import joined, sibling_table, source_table
 
 STATE = "segc_state"
@@ -62,10 +62,8 @@ def blockers(project: ir.Project) -> list[str]:
                for d in defs if isinstance(d, ir.Rfm)]
     reasons += [f"it depends on score '{d.name}', which decays with time" for d in defs
                 if isinstance(d, ir.Score) and d.decay is not None]
-    for c in (a for cond in reached for a in leaves(cond)):
-        rows = [c.rows] + ([c.not_followed_by.rows] if c.not_followed_by else []) if isinstance(c, ir.Event) else []
-        reasons += [f"a 'where' on '{p.column}' of stream '{r.stream}' compares with as_of"
-                    for r in rows for p in r.where if p.op in TIME_OPS]
+    reasons += [f"a 'where' on '{p.column}' of stream '{r.stream}' compares with as_of"
+                for r in (r for cond in reached for r in row_filters(cond)) for p in r.where if p.op in TIME_OPS]
     return sorted(set(reasons))
 
 

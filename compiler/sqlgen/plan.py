@@ -508,6 +508,15 @@ def leaves(c: ir.Condition):
         yield c
 
 
+def row_filters(c: ir.Condition):
+    """The row filters under a condition: each event's rows, and its not_followed_by's."""
+    for leaf in leaves(c):
+        if isinstance(leaf, ir.Event):
+            yield leaf.rows
+            if leaf.not_followed_by is not None:
+                yield leaf.not_followed_by.rows
+
+
 REFERENCE_KINDS = {ir.SegmentRef: "segment", ir.ScoreRef: "score", ir.LifecycleRef: "lifecycle", ir.RfmRef: "rfm"}
 
 
