@@ -154,7 +154,7 @@ def run_build(ws: Workspace, as_of: datetime, database: Path | None, select: lis
 def report(result: BuildResult, seconds: float) -> None:
     if not result.results:  # dbt stopped before running anything (no database, a lock, a bad selection, ...)
         if result.returncode:
-            print("dbt stopped before building anything:\n" + "\n".join(result.output[-20:]))
+            print("dbt stopped before building anything:\n" + "\n".join(without_traceback(result.output)[-20:]))
         else:
             print("nothing to build: the selection matches no model or test")
         return
@@ -173,6 +173,12 @@ def report(result: BuildResult, seconds: float) -> None:
                   f"the contacts source must have exactly one row per contact; nothing was published")
         else:
             print(f"  {r['status'].upper()} {name}: " + "\n      ".join(m.strip() for m in message[:8] if m.strip()))
+
+
+def without_traceback(lines: list[str]) -> list[str]:
+    """dbt's output up to its first Python traceback: dbt prints its own message of the error before it."""
+    cut = next((i for i, line in enumerate(lines) if "Traceback (most recent call last)" in line), len(lines))
+    return lines[:cut]
 
 
 def cmd_build(args) -> int:

@@ -57,6 +57,14 @@ def test_build_summary_names_the_error_of_a_missing_source(capsys):
     assert capsys.readouterr().out == "nothing to build: the selection matches no model or test\n"
 
 
+def test_a_build_dbt_stopped_shows_its_error_without_the_python_traceback(capsys):
+    output = ["01:16:21  Encountered an error:", 'IO Error: Cannot open file "/x/w.duckdb"',
+              "01:16:21  Traceback (most recent call last):", '  File "connections.py", line 110, in handler',
+              "    connection.handle = cls._ENV.handle()", "_duckdb.IOException: IO Error: Cannot open file"]
+    report(BuildResult(2, [], output), 1.0)
+    assert capsys.readouterr().out.splitlines() == ["dbt stopped before building anything:", *output[:2]]
+
+
 def test_init_scaffolds_a_valid_project(tmp_path, capsys):
     assert main(["init", str(tmp_path / "crm")]) == 0
     for path in ("segments/sources.yml", "segments/segments.yml", "dbt_project/dbt_project.yml",
