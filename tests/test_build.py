@@ -203,17 +203,32 @@ def test_model_contracts_stop_a_type_change(built, tmp_path):
     assert query(copy, published) == before
 
 
-def test_a_selection_that_records_a_build_must_build_the_membership(built, tmp_path, capsys):
-    """Otherwise the summary would record the previous build's members under the new as_of."""
+@pytest.mark.parametrize("selected", ["segment_summary", "contact_scores", "segment_membership"])
+def test_a_selection_must_build_what_its_models_are_computed_from(built, tmp_path, capsys, selected):
+    """Otherwise the previous build's results would be published, or recorded, under the new as_of."""
     ws, db, _ = built
     copy = tmp_path / "selected.duckdb"
     shutil.copy(db, copy)
     code = main(["build", "--project", str(ws.root), "--database", str(copy), "--as-of", "2026-11-29",
-                 "--select", "segment_summary"])
+                 "--select", selected])
     assert code == 1
-    assert "segment_summary would record this build from segment_membership, but the selection leaves out " \
-           "segment_membership, segc_results" in capsys.readouterr().out
-    assert query(copy, "select max(as_of) from segments.segment_summary") == [(AS_OF,)]
+    missing = capsys.readouterr().out.split("the selection leaves out ")[1].split(", which")[0].split(", ")
+    assert "segc_results" in missing and selected not in missing
+    assert query(copy, f"select max(as_of) from segments.{selected}") == [(AS_OF,)]
+    assert main(["build", "--project", str(ws.root), "--database", str(copy), "--as-of", "2026-11-29",
+                 "--select", f"+{selected}", "--exclude", "tag:segc_rules"]) == 0
+
+
+def test_tests_alone_run_at_the_latest_build(built, tmp_path, capsys):
+    """They check the published tables, so at another as_of every rule test would fail falsely."""
+    ws, db, _ = built
+    copy = tmp_path / "tests_only.duckdb"
+    shutil.copy(db, copy)
+    args = ["build", "--project", str(ws.root), "--database", str(copy), "--select", "tag:segc_rules"]
+    assert main([*args, "--as-of", "2026-11-29"]) == 1
+    assert "so its tests check the tables of the latest build, whose as_of is 2026-11-28 00:00:00, not " \
+           "2026-11-29 00:00:00: run it with --as-of '2026-11-28 00:00:00'" in capsys.readouterr().out
+    assert main([*args, "--as-of", "2026-11-28 00:00:00"]) == 0
 
 
 def test_results_read_by_one_query_are_a_view(built, tmp_path):
