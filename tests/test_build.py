@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 
 from compiler import demo_data, emit
 from compiler.cli import main, run_build
@@ -201,6 +202,26 @@ def test_model_contracts_stop_a_type_change(built, tmp_path):
     assert result.returncode == 1
     assert any("enforced contract" in (r.get("message") or "") for r in result.failures)
     assert query(copy, published) == before
+
+
+def test_the_summary_counts_the_exits_of_a_removed_segment(built, tmp_path):
+    """The build that removes a segment records its members' exits in the feed; the summary must agree."""
+    ws, db, _ = built
+    removed = make_project(tmp_path / "removed")
+    path = removed.segments_dir / "transactional.yml"
+    definitions = yaml.safe_load(path.read_text())
+    definitions["segments"] = [s for s in definitions["segments"] if s["name"] != "vip_or_wholesale"]
+    path.write_text(yaml.safe_dump(definitions, allow_unicode=True, sort_keys=False))
+    copy = tmp_path / "removed.duckdb"
+    shutil.copy(db, copy)
+    assert run_build(removed, datetime(2026, 11, 29), copy, echo=lambda line: None).returncode == 0
+    [(members,)] = query(copy, "select count(*) from segments.segment_membership_history "
+                               "where segment = 'vip_or_wholesale' and valid_from = '2026-11-28'")
+    assert members > 0
+    summary = "select segment, members, entered, exited from segments.segment_summary where as_of = '2026-11-29'"
+    assert ("vip_or_wholesale", 0, 0, members) in query(copy, summary)
+    feed = "select count(*) from segments.segment_membership_changes where as_of = '2026-11-29' and change = 'exited'"
+    assert query(copy, feed) == query(copy, f"select sum(exited) from ({summary})")
 
 
 @pytest.mark.parametrize("selected", ["segment_summary", "contact_scores", "segment_membership"])

@@ -124,7 +124,8 @@ def history_kept_in_step() -> exp.Select:
 
 
 def summary(incremental: bool) -> exp.Select:
-    """Per build and segment: members, entered, exited."""
+    """Per build and segment: members, entered, exited. The segments are the defined ones and those with changes in
+    this build, so a removed segment's exits are counted in the build that removes it."""
     def count(table: str, extra=None) -> exp.Select:
         query = exp.select("segment", exp.func("COUNT", exp.Star()).as_("n", copy=False)).from_(ref_table(table)).group_by("segment")
         return query.where(extra) if extra is not None else query
@@ -138,7 +139,9 @@ def summary(incremental: bool) -> exp.Select:
     query = exp.select(exp.column("segment", "c"), *(
         exp.cast(exp.func("COALESCE", exp.column("n", k), exp.Literal.number(0)), "BIGINT").as_(k, copy=False) for k in parts),
         exp.cast(AS_OF.copy(), "TIMESTAMP").as_("as_of", copy=False)).from_(
-        exp.select("segment").from_(ref_table("segment_catalog")).subquery("c"))
+        exp.union(exp.select("segment").from_(ref_table("segment_catalog")),
+                  exp.select("segment").from_(ref_table("segment_membership_changes")).where(at_build.copy()),
+                  distinct=True).subquery("c"))
     for k, sub in parts.items():
         on = exp.EQ(this=exp.column("segment", "c"), expression=exp.column("segment", k))
         query = query.join(joined(sub.subquery(k), "left", on=on))

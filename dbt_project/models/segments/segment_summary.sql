@@ -11,6 +11,12 @@ FROM (
   SELECT
     segment
   FROM {{ ref('segment_catalog') }}
+  UNION
+  SELECT
+    segment
+  FROM {{ ref('segment_membership_changes') }}
+  WHERE
+    as_of = CAST({{ segc_as_of() }} AS TIMESTAMP)
 ) AS c
 LEFT JOIN (
   SELECT
@@ -63,6 +69,12 @@ FROM (
   SELECT
     segment
   FROM {{ ref('segment_catalog') }}
+  UNION
+  SELECT
+    segment
+  FROM {{ ref('segment_membership_changes') }}
+  WHERE
+    as_of = CAST({{ segc_as_of() }} AS TIMESTAMP)
 ) AS c
 LEFT JOIN (
   SELECT
