@@ -223,14 +223,20 @@ def _sync_schema(project: ir.Project) -> tuple[list[dict], list[dict]]:
     models, exposures = [], []
     for sync in project.syncs:
         what = f"segment '{sync.segment}' for {sync.destination}, one row per {sync.identifier}"
-        columns = [{"name": c, "description": f"contacts.{c}"} for c in (sync.identifier, *sync.fields)]
         members, changes = naming.sync_models(sync.name)
+
+        def columns():  # new dicts for each model: shared ones would be written as YAML anchors
+            return [{"name": c, "description": f"contacts.{c}"} | ({"data_tests": ["unique", "not_null"]} if i == 0 else {})
+                    for i, c in enumerate((sync.identifier, *sync.fields))]
+
         models.append({"name": members, "description": f"Current members of {what} (mirror / upsert).",
-                       "columns": [dict(columns[0], data_tests=["unique", "not_null"])] + columns[1:]})
+                       "columns": columns()})
+        change = {"name": "change", "description": "'entered' or 'exited'.",
+                  "data_tests": [{"accepted_values": {"arguments": {"values": ["entered", "exited"]}}}]}
         models.append({"name": changes,
-                       "description": f"Latest build's entered/exited rows of {what} (diff mode).",
-                       "columns": columns + [{"name": "change", "description": "'entered' or 'exited'."},
-                                             {"name": "as_of", "description": "The build."}]})
+                       "description": f"The {sync.identifier} values that entered or left {what} at the latest "
+                                      "build (diff mode).",
+                       "columns": columns() + [change, {"name": "as_of", "description": "The build."}]})
         exposures.append({"name": members, "type": "application", "label": f"{sync.name} -> {sync.destination}",
                           "description": sync.description or f"Reverse-ETL sync of {what}.",
                           "owner": {"name": sync.owner or "segc"},

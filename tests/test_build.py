@@ -42,8 +42,8 @@ def query(db: Path, sql: str):
         return con.execute(sql).fetchall()
 
 
-def run_rule_tests(ws: Workspace, db: Path, select: str):
-    return dbt(["test", "--select", select], ws.dbt_dir, db, as_of="2026-11-28 00:00:00")
+def run_rule_tests(ws: Workspace, db: Path, select: str, as_of: str = "2026-11-28 00:00:00"):
+    return dbt(["test", "--select", select], ws.dbt_dir, db, as_of=as_of)
 
 
 def test_build_passes_every_test(built):
@@ -182,7 +182,7 @@ def test_rule_tests_can_check_a_sample_of_contacts(built, tmp_path):
     check = (sampled.dbt_dir / "tests" / "rules" / "assert_segment_lapsed_buyers.sql").read_text()
     assert check.count("SUBSTRING(MD5(CAST(") == 2  # both the recomputation and the published rows
     query(copy, "delete from segments.segment_membership where segment = 'lapsed_buyers'")
-    assert run_rule_tests(sampled, copy, "assert_segment_lapsed_buyers").returncode == 1
+    assert run_rule_tests(sampled, copy, "assert_segment_lapsed_buyers", "2026-11-29 00:00:00").returncode == 1
 
 
 def test_model_contracts_stop_a_type_change(built, tmp_path):

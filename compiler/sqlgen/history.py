@@ -174,14 +174,36 @@ def sync_members(project: ir.Project, sync: ir.Sync) -> exp.Select:
     return _sync_rows(project, sync, members)
 
 
-def sync_changes(project: ir.Project, sync: ir.Sync) -> exp.Select:
-    """The latest recorded build's entered/exited rows of the sync's segment (none if it changed nothing)."""
-    feed = ref_table("segment_membership_changes")
+def sync_changes(project: ir.Project, sync: ir.Sync) -> exp.Query:
+    """The identifiers that entered or left the sync's audience at the latest recorded build (none if it changed
+    nothing): the identifiers of the members now against those of the members before it (its entries taken out,
+    its exits put back), so an identifier that another member still holds stays, as it does in the mirror."""
     latest = exp.Subquery(this=exp.select(exp.func("MAX", exp.column("as_of"))).from_(ref_table("segment_summary")))
-    members = (exp.select("contact_id", "change", "as_of").from_(feed)
-               .where(_of_segment(sync)).where(exp.EQ(this=exp.column("as_of"), expression=latest)))
-    extra = [exp.column("change", "m").as_("change", copy=False), exp.column("as_of", "m").as_("as_of", copy=False)]
-    return _sync_rows(project, sync, members, extra)
+    changed = (exp.select("contact_id", "change").from_(ref_table("segment_membership_changes")).where(_of_segment(sync))
+               .where(exp.EQ(this=exp.column("as_of"), expression=latest.copy())))
+
+    def of(table: str, change: str | None = None) -> exp.Select:
+        query = exp.select("contact_id").from_(table)
+        return query.where(exp.EQ(this=exp.column("change"), expression=atoms.literal(change))) if change else query
+
+    entered = exp.Not(this=exp.In(this=exp.column("contact_id"), query=of("changed_members", "entered").subquery()))
+    before = exp.union(of("members_now").where(entered), of("changed_members", "exited"), distinct=False)
+
+    def only_in(side: str, other: str, change: str) -> exp.Select:
+        held = exp.select(sync.identifier).from_(other)
+        return (exp.select(*(exp.column(c) for c in (sync.identifier, *sync.fields)),
+                           atoms.literal(change).as_("change", copy=False),
+                           exp.cast(latest.copy(), "TIMESTAMP").as_("as_of", copy=False))
+                .from_(side).where(exp.Not(this=exp.In(this=exp.column(sync.identifier), query=held.subquery()))))
+
+    query = exp.union(only_in("held_now", "held_before", "entered"), only_in("held_before", "held_now", "exited"),
+                      distinct=False)
+    ctes = [("members_now", exp.select("contact_id").from_(ref_table("segment_membership")).where(_of_segment(sync))),
+            ("changed_members", changed), ("members_before", before), ("held_now", _sync_rows(project, sync, of("members_now"))),
+            ("held_before", _sync_rows(project, sync, of("members_before")))]
+    for name, cte in ctes:
+        query = query.with_(name, as_=cte, copy=False)
+    return query
 
 
 def sync_null_identifiers(project: ir.Project, sync: ir.Sync) -> exp.Select:
