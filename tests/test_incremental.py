@@ -125,6 +125,11 @@ def test_the_previous_state_is_not_resumed_when_it_cannot_be_trusted():
         assert not builds.resumable(AS_OF)
         con.execute("delete from raw.events where occurred_at = timestamp '2026-03-29 00:00:00'")
         assert builds.resumable(AS_OF)
+        late = AS_OF - timedelta(days=1)  # exactly at T0: it counted at T0, so the count differs
+        con.execute("insert into raw.events (contact_id, occurred_at, event_type) values (1, ?, 'email_open')", [late])
+        assert not builds.resumable(AS_OF)
+        con.execute("delete from raw.events where occurred_at = ?", [late])
+        assert builds.resumable(AS_OF)
         con.execute(f"update {INTERNAL}.segc_state set complete = false")
         assert not builds.resumable(AS_OF)
 
@@ -169,3 +174,42 @@ def test_attribute_tests_on_time_are_rechecked_for_contacts_without_new_rows():
         builds.next(before, AS_OF)
         assert builds.members() == evaluate(project, SCHEMA, data, AS_OF).membership
         assert builds.members() == {(1, "adults"), (2, "new"), (4, "veterans")}
+
+
+def rebuilt(project: dict, before: Dataset, after: Dataset) -> set:
+    """Membership of an incremental build at AS_OF after a full one at AS_OF − 1 day, checked against the
+    reference at both instants."""
+    t0 = AS_OF - timedelta(days=1)
+    with duckdb.connect() as con:
+        load_tables(con, SOURCES, before)
+        builds = Builds(compile_project(project, SOURCES), con)
+        builds.first(t0)
+        assert builds.members() == evaluate(project, SCHEMA, before, t0).membership
+        load_tables(con, SOURCES, after)
+        builds.next(t0, AS_OF)
+        assert builds.members() == evaluate(project, SCHEMA, after, AS_OF).membership
+        return builds.members()
+
+
+def test_rows_exactly_on_the_edges_of_both_instants():
+    """A row at T1 − D leaves a window of D; a latest row crosses `older_than` D without any window; a row
+    at T1 starts to count."""
+    project = {"segments": [
+        {"name": "week", "rule": {"event": "email_open", "within": "7d"}},
+        {"name": "lapsed", "rule": {"event": "email_click", "last": {"older_than": "10d"}}},
+        {"name": "today", "rule": {"event": "form_submit", "within": "24h"}}]}
+    events = [{"contact_id": 1, "occurred_at": AS_OF - timedelta(days=7), "event_type": "email_open"},
+              {"contact_id": 2, "occurred_at": AS_OF - timedelta(days=10, hours=12), "event_type": "email_click"},
+              {"contact_id": 3, "occurred_at": AS_OF, "event_type": "form_submit"}]
+    data = Dataset(contacts=[{"contact_id": c} for c in (1, 2, 3)], streams={"events": events, "orders": []})
+    assert rebuilt(project, data, data) == {(2, "lapsed"), (3, "today")}
+
+
+def test_an_edit_read_through_a_score_recomputes_the_contact():
+    """The contact hash covers the columns of every definition a segment refers to, not only its own."""
+    project = {"scores": [{"name": "fit", "rules": [{"points": 10, "when": {"attribute": "city", "eq": "Kraków"}}]}],
+               "segments": [{"name": "fits", "rule": {"score": "fit", "gte": 10}}]}
+    streams = {"events": [], "orders": []}
+    before = Dataset(contacts=[{"contact_id": 1, "city": "Warszawa"}], streams=streams)
+    after = Dataset(contacts=[{"contact_id": 1, "city": "Kraków"}], streams=streams)
+    assert rebuilt(project, before, after) == {(1, "fits")}

@@ -673,6 +673,16 @@ def test_aggregate_with_filters(rule, expected):
     check(rule, AGG_CONTACTS, expected, AGG_EVENTS)
 
 
+def test_a_distinct_value_counts_in_the_windows_of_its_latest_row():
+    """Also when a wider window of the same filter keeps the value's older rows in the scan."""
+    definitions = {"segments": [
+        {"name": "varied", "rule": {"event": "page_view", "within": "7d", "distinct": {"of": "url", "gte": 1}}},
+        {"name": "visited", "rule": {"event": "page_view", "within": "30d"}}]}
+    events = [event(1, AS_OF - 20 * DAY, url="/a"), event(1, AS_OF - DAY, url="/a"), event(2, AS_OF - 20 * DAY, url="/a")]
+    shared, direct = project_result(definitions, [contact(1), contact(2)], {"events": events, "orders": []})
+    assert shared.membership == direct == {(1, "varied"), (1, "visited"), (2, "visited")}
+
+
 # ------------------------------------------------------------------------------ not_followed_by
 
 FOLLOW_EVENTS = [

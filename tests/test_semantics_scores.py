@@ -462,13 +462,15 @@ def test_rfm_conditions_in_segments():
             {"name": "recent", "rule": {"rfm": "rfm", "r": {"gte": 4}}},
             {"name": "spenders", "rule": {"rfm": "rfm", "r": {"lte": 3}, "m": {"eq": 5}}},
             {"name": "no_rfm", "rule": {"not": {"rfm": "rfm", "f": {"gte": 1}}}},
+            {"name": "not_recent", "rule": {"rfm": "rfm", "r": {"ne": 5}}},  # a non-buyer has no r: false
         ],
     }
     # scores as in test_rfm_five_bins_with_ties_and_the_default_segments; 6 and 7 have no RFM row
     # 1: (5, 4, 5) champions, 2: (5, 5, 4) champions, 3: (4, 5, 3) loyal, 4: (3, 4, 5) loyal,
     # 5: (2, 4, 2) at_risk, 8: (1, 4, 1) at_risk
     expected = {(1, "champs"), (2, "champs")} | {(c, "kept") for c in (3, 4, 5, 8)} \
-        | {(c, "recent") for c in (1, 2, 3)} | {(4, "spenders")} | {(6, "no_rfm"), (7, "no_rfm")}
+        | {(c, "recent") for c in (1, 2, 3)} | {(4, "spenders")} | {(6, "no_rfm"), (7, "no_rfm")} \
+        | {(c, "not_recent") for c in (3, 4, 5, 8)}
     shared, direct = run(definitions, RFM_CONTACTS, orders=RFM_ORDERS)
     assert shared.membership == expected
     assert direct == expected
