@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import sys
 import time
 from datetime import datetime, timezone
@@ -74,14 +75,18 @@ def cmd_init(args) -> int:
     if (root / "segments").exists() and any((root / "segments").iterdir()):
         print(f"error: {root / 'segments'} already has definitions; not overwriting", file=sys.stderr)
         return 1
-    scaffold.write(root)
-    (root / "segments").mkdir(parents=True, exist_ok=True)
-    (root / "segments" / "sources.yml").write_text(STARTER_SOURCES)
-    (root / "segments" / "segments.yml").write_text(STARTER_SEGMENTS)
-    gitignore = root / ".gitignore"
-    if not gitignore.exists():
-        gitignore.write_text("*.duckdb\n*.duckdb.wal\ndbt_project/target/\ndbt_project/logs/\n"
-                             "metastore_db/\nspark-warehouse/\nderby.log\n")  # the spark target's local files
+    try:
+        scaffold.write(root)
+        (root / "segments").mkdir(parents=True, exist_ok=True)
+        (root / "segments" / "sources.yml").write_text(STARTER_SOURCES)
+        (root / "segments" / "segments.yml").write_text(STARTER_SEGMENTS)
+        gitignore = root / ".gitignore"
+        if not gitignore.exists():
+            gitignore.write_text("*.duckdb\n*.duckdb.wal\ndbt_project/target/\ndbt_project/logs/\n"
+                                 "metastore_db/\nspark-warehouse/\nderby.log\n")  # the spark target's local files
+    except OSError as exc:
+        print(f"error: cannot create the project in {root}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     print(f"Created a segc project in {root}: edit segments/sources.yml to point at your tables, "
           f"then run `segc validate` and `segc build`.")
     return 0
@@ -156,7 +161,8 @@ def report(result: BuildResult, seconds: float) -> None:
         if result.returncode:
             print("dbt stopped before building anything:\n" + "\n".join(without_traceback(result.output)[-20:]))
         else:
-            print("nothing to build: the selection matches no model or test")
+            print("error: the selection matches no model or test: select dbt nodes, such as segment_membership, "
+                  "+contact_scores or tag:segc_rules, not segment names")
         return
     models = result.count("model", "success")
     passed = result.count("test", "pass") + result.count("unit_test", "pass")
@@ -190,7 +196,7 @@ def cmd_build(args) -> int:
     if result is None:
         return 1
     report(result, time.perf_counter() - started)
-    return 0 if result.returncode == 0 else 1
+    return 0 if result.returncode == 0 and result.results else 1
 
 
 def cmd_sql(args) -> int:
@@ -382,7 +388,11 @@ GC_THRESHOLDS = (200_000, 30, 30)
 def main(argv: list[str] | None = None) -> int:
     gc.set_threshold(*GC_THRESHOLDS)
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # `segc status | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 STARTER_SOURCES = """\

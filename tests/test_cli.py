@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -54,7 +56,7 @@ def test_build_summary_names_the_error_of_a_missing_source(capsys):
     out = capsys.readouterr().out
     assert "ERROR source_unique_raw_contacts_contact_id: Catalog Error" in out and "duplicate" not in out
     report(BuildResult(0, []), 1.0)
-    assert capsys.readouterr().out == "nothing to build: the selection matches no model or test\n"
+    assert capsys.readouterr().out.startswith("error: the selection matches no model or test")
 
 
 def test_a_build_dbt_stopped_shows_its_error_without_the_python_traceback(capsys):
@@ -63,6 +65,20 @@ def test_a_build_dbt_stopped_shows_its_error_without_the_python_traceback(capsys
               "    connection.handle = cls._ENV.handle()", "_duckdb.IOException: IO Error: Cannot open file"]
     report(BuildResult(2, [], output), 1.0)
     assert capsys.readouterr().out.splitlines() == ["dbt stopped before building anything:", *output[:2]]
+
+
+def test_init_where_nothing_can_be_written(tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    assert main(["init", str(tmp_path / "file" / "project")]) == 1
+    assert capsys.readouterr().err.startswith(f"error: cannot create the project in {tmp_path / 'file' / 'project'}: ")
+
+
+def test_output_into_a_closed_pipe_ends_quietly():
+    """`segc status | head`: the reader is gone before segc writes."""
+    run = subprocess.Popen([Path(sys.executable).with_name("segc"), "schema"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    run.stdout.close()
+    assert (run.stderr.read(), run.wait()) == ("", 1)
 
 
 def test_init_scaffolds_a_valid_project(tmp_path, capsys):
