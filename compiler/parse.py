@@ -724,7 +724,12 @@ class Parser:
         if not isinstance(node.value, dict):
             return None
         name = self.name(node.get("name"), "example", seen)
-        expect = self.string(node.get("expect"), "'expect'")
+        said = node.get("expect")
+        if said is not None and isinstance(said.value, bool):  # `expect: true`
+            self.error("SEG005", f"'expect' must be member or not_member, but YAML read {said.raw} as a boolean",
+                       said.loc, f"write {'member' if said.value else 'not_member'}")
+            said = None
+        expect = self.string(said, "'expect'")
         if expect is not None and expect not in ("member", "not_member"):
             self.error("SEG005", f"'expect' must be member or not_member, got '{expect}'", node.child("expect").loc,
                        did_you_mean(expect, ("member", "not_member")))
