@@ -6,6 +6,7 @@ import argparse
 import gc
 import json
 import os
+import re
 import sys
 import time
 from datetime import datetime, timezone
@@ -174,7 +175,13 @@ def report(result: BuildResult, seconds: float) -> None:
         message = (r.get("message") or "").strip().splitlines()
         kind, _, *rest = r["unique_id"].split(".")
         name = rest[-1] if kind == "unit_test" else rest[0]
-        if name.startswith("source_unique_") and kind == "test" and r["status"] == "fail":
+        answer = re.search(r"\b(True|False)→(True|False)\b", "\n".join(message))
+        if kind == "unit_test" and name.count("__") == 2 and name.startswith("example__") and answer:
+            _, segment, example = name.split("__")
+            said = {"True": "member", "False": "not_member"}
+            print(f"  FAIL example '{example}' of segment '{segment}': it expects {said[answer[1]]}, "
+                  f"but the rule makes the contact {said[answer[2]]}")
+        elif name.startswith("source_unique_") and kind == "test" and r["status"] == "fail":
             print(f"  FAIL duplicate contact keys ({r.get('failures')} keys occur more than once): "
                   f"the contacts source must have exactly one row per contact; nothing was published")
         else:

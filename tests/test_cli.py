@@ -67,6 +67,16 @@ def test_a_build_dbt_stopped_shows_its_error_without_the_python_traceback(capsys
     assert capsys.readouterr().out.splitlines() == ["dbt stopped before building anything:", *output[:2]]
 
 
+def test_a_failing_example_is_told_in_the_words_of_the_definitions(capsys):
+    failed = {"unique_id": "unit_test.segc.segc_results.example__recent_visitors__visited_yesterday",
+              "status": "fail", "failures": None,
+              "message": "actual differs from expected:\n\n@@,contact_id,segc_segment_1\n→ ,1         ,False→True\n"}
+    report(BuildResult(1, [failed]), 1.0)
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "  FAIL example 'visited_yesterday' of segment 'recent_visitors': it expects not_member, "
+        "but the rule makes the contact member")
+
+
 def test_init_where_nothing_can_be_written(tmp_path, capsys):
     (tmp_path / "file").write_text("")
     assert main(["init", str(tmp_path / "file" / "project")]) == 1
