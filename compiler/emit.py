@@ -428,11 +428,11 @@ def render(project: ir.Project, dialect: str = "duckdb") -> dict[str, str]:
         schema["unit_tests"] = unit_tests
     files["models/schema.yml"] = _yaml(schema)
     test = naming.rule_test
-    checks = [(test("segment", s.name), outputs.segment_check(direct, s)) for s in project.segments]
-    checks += [(test("score", s.name), outputs.score_check(direct, s)) for s in project.scores]
+    checks = [(test("segment", s.name), outputs.segment_check(direct.anew(), s)) for s in project.segments]
+    checks += [(test("score", s.name), outputs.score_check(direct.anew(), s)) for s in project.scores]
     checks += [(test("score", s.name, "bounds_and_grades"), outputs.score_bounds_check(s)) for s in project.scores]
-    checks += [(test("lifecycle", lc.name), outputs.lifecycle_check(direct, lc)) for lc in project.lifecycles]
-    checks += [(test("rfm", r.name), outputs.rfm_check(direct, r)) for r in project.rfms]
+    checks += [(test("lifecycle", lc.name), outputs.lifecycle_check(direct.anew(), lc)) for lc in project.lifecycles]
+    checks += [(test("rfm", r.name), outputs.rfm_check(direct.anew(), r)) for r in project.rfms]
     checks += [(test("rfm", r.name, "scores_in_range"), outputs.rfm_range_check(r)) for r in project.rfms]
     for name, query in checks:
         files[f"tests/rules/assert_{name}.sql"] = (

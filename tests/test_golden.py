@@ -65,3 +65,17 @@ def test_libyaml_and_pyyaml_write_the_same_yaml(monkeypatch):
     pure = render(project)
     for name in ("models/schema.yml", "models/sources.yml"):
         assert fast[name] == pure[name]
+
+
+def test_a_new_definition_changes_no_other_generated_file(tmp_path):
+    """A pull request that adds a segment shows its own files and the lists that name every segment, nothing else."""
+    before = render(Workspace(ROOT).load())
+    (tmp_path / "segments").mkdir()
+    for path in (ROOT / "segments").glob("*.yml"):
+        (tmp_path / "segments" / path.name).write_text(path.read_text())
+    (tmp_path / "segments" / "added.yml").write_text(
+        "segments:\n  - name: added\n    rule: {event: page_view, within: 3d, count: {gte: 2}}\n")
+    after = render(Workspace(tmp_path).load())
+    changed = {p for p in before if before[p] != after.get(p)} | (after.keys() - before.keys())
+    assert changed == {"tests/rules/assert_segment_added.sql", "models/schema.yml", "models/internal/segc_results.sql",
+                       "models/segments/segment_membership.sql", "models/segments/segment_catalog.sql"}

@@ -34,6 +34,12 @@ class Direct:
         self.aliases = 0
         self.joins: list[exp.Join] = []  # the per-contact aggregates the next per_contact() joins
 
+    def anew(self) -> Direct:
+        """This translation with its aliases numbered from 1 again, for the next rule test: each test reads alone,
+        and adding a definition renames nothing in the tests of the others."""
+        self.aliases = 0
+        return self
+
     def _alias(self) -> str:
         self.aliases += 1
         return f"s{self.aliases}"

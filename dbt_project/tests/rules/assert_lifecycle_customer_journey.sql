@@ -13,36 +13,36 @@ FROM (
       c.contact_id AS contact_id,
       CASE
         WHEN COALESCE((
-          COALESCE(s60.value, 0) >= 3
+          COALESCE(s2.value, 0) >= 3
         ), FALSE)
         THEN 'loyal'
         WHEN EXISTS(
           SELECT
             1
-          FROM {{ ref('segment_membership') }} AS s61
+          FROM {{ ref('segment_membership') }} AS s3
           WHERE
-            s61.contact_id = c.contact_id AND s61.segment = 'lapsed_buyers'
+            s3.contact_id = c.contact_id AND s3.segment = 'lapsed_buyers'
         )
         THEN 'lapsed'
         WHEN COALESCE((
-          COALESCE(s63.value, 0) >= 1
+          COALESCE(s5.value, 0) >= 1
         ), FALSE)
         THEN 'customer'
         WHEN COALESCE(
           (
             (
               SELECT
-                s64.grade
-              FROM {{ ref('contact_scores') }} AS s64
+                s6.grade
+              FROM {{ ref('contact_scores') }} AS s6
               WHERE
-                s64.contact_id = c.contact_id AND s64.score = 'lead_score'
+                s6.contact_id = c.contact_id AND s6.score = 'lead_score'
             ) IN ('hot')
           ),
           FALSE
         )
         THEN 'ready_to_buy'
         WHEN COALESCE((
-          COALESCE(s66.value, 0) >= 1
+          COALESCE(s8.value, 0) >= 1
         ), FALSE)
         THEN 'engaged'
         ELSE 'new'
@@ -50,47 +50,47 @@ FROM (
     FROM {{ source('raw', 'contacts') }} AS c
     LEFT JOIN (
       SELECT
-        s59.contact_id AS contact_id,
+        s1.contact_id AS contact_id,
         COUNT(*) AS value
-      FROM {{ source('raw', 'orders') }} AS s59
+      FROM {{ source('raw', 'orders') }} AS s1
       WHERE
-        s59.ordered_at <= {{ segc_as_of() }}
+        s1.ordered_at <= {{ segc_as_of() }}
         AND COALESCE((
-          s59.status = 'paid'
+          s1.status = 'paid'
         ), FALSE)
-        AND s59.ordered_at > {{ segc_as_of() }} - INTERVAL '365' DAY
+        AND s1.ordered_at > {{ segc_as_of() }} - INTERVAL '365' DAY
       GROUP BY
-        s59.contact_id
-    ) AS s60
-      ON s60.contact_id = c.contact_id
+        s1.contact_id
+    ) AS s2
+      ON s2.contact_id = c.contact_id
     LEFT JOIN (
       SELECT
-        s62.contact_id AS contact_id,
+        s4.contact_id AS contact_id,
         COUNT(*) AS value
-      FROM {{ source('raw', 'orders') }} AS s62
+      FROM {{ source('raw', 'orders') }} AS s4
       WHERE
-        s62.ordered_at <= {{ segc_as_of() }} AND COALESCE((
-          s62.status = 'paid'
+        s4.ordered_at <= {{ segc_as_of() }} AND COALESCE((
+          s4.status = 'paid'
         ), FALSE)
       GROUP BY
-        s62.contact_id
-    ) AS s63
-      ON s63.contact_id = c.contact_id
+        s4.contact_id
+    ) AS s5
+      ON s5.contact_id = c.contact_id
     LEFT JOIN (
       SELECT
-        s65.contact_id AS contact_id,
+        s7.contact_id AS contact_id,
         COUNT(*) AS value
-      FROM {{ source('raw', 'events') }} AS s65
+      FROM {{ source('raw', 'events') }} AS s7
       WHERE
-        s65.occurred_at <= {{ segc_as_of() }}
+        s7.occurred_at <= {{ segc_as_of() }}
         AND COALESCE((
-          s65.event_type IN ('email_click', 'form_submit', 'page_view')
+          s7.event_type IN ('email_click', 'form_submit', 'page_view')
         ), FALSE)
-        AND s65.occurred_at > {{ segc_as_of() }} - INTERVAL '30' DAY
+        AND s7.occurred_at > {{ segc_as_of() }} - INTERVAL '30' DAY
       GROUP BY
-        s65.contact_id
-    ) AS s66
-      ON s66.contact_id = c.contact_id
+        s7.contact_id
+    ) AS s8
+      ON s8.contact_id = c.contact_id
     WHERE
       NOT c.contact_id IS NULL
   ) AS x

@@ -56,18 +56,18 @@ FROM (
             FROM (
               SELECT
                 c.contact_id AS contact_id,
-                MAX(s67.ordered_at) AS last_at,
+                MAX(s1.ordered_at) AS last_at,
                 COUNT(*) AS frequency,
-                SUM(COALESCE(CAST(s67.amount AS DECIMAL(38, 9)), 0)) AS monetary
-              FROM {{ source('raw', 'orders') }} AS s67
+                SUM(COALESCE(CAST(s1.amount AS DECIMAL(38, 9)), 0)) AS monetary
+              FROM {{ source('raw', 'orders') }} AS s1
               CROSS JOIN {{ source('raw', 'contacts') }} AS c
               WHERE
-                s67.ordered_at <= {{ segc_as_of() }}
-                AND s67.contact_id = c.contact_id
+                s1.ordered_at <= {{ segc_as_of() }}
+                AND s1.contact_id = c.contact_id
                 AND COALESCE((
-                  s67.status <> 'cancelled'
+                  s1.status <> 'cancelled'
                 ), TRUE)
-                AND s67.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
+                AND s1.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
               GROUP BY
                 c.contact_id
             ) AS q
@@ -79,18 +79,18 @@ FROM (
             FROM (
               SELECT
                 c.contact_id AS contact_id,
-                MAX(s67.ordered_at) AS last_at,
+                MAX(s1.ordered_at) AS last_at,
                 COUNT(*) AS frequency,
-                SUM(COALESCE(CAST(s67.amount AS DECIMAL(38, 9)), 0)) AS monetary
-              FROM {{ source('raw', 'orders') }} AS s67
+                SUM(COALESCE(CAST(s1.amount AS DECIMAL(38, 9)), 0)) AS monetary
+              FROM {{ source('raw', 'orders') }} AS s1
               CROSS JOIN {{ source('raw', 'contacts') }} AS c
               WHERE
-                s67.ordered_at <= {{ segc_as_of() }}
-                AND s67.contact_id = c.contact_id
+                s1.ordered_at <= {{ segc_as_of() }}
+                AND s1.contact_id = c.contact_id
                 AND COALESCE((
-                  s67.status <> 'cancelled'
+                  s1.status <> 'cancelled'
                 ), TRUE)
-                AND s67.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
+                AND s1.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
               GROUP BY
                 c.contact_id
             ) AS n
@@ -101,18 +101,18 @@ FROM (
           FROM (
             SELECT
               c.contact_id AS contact_id,
-              MAX(s67.ordered_at) AS last_at,
+              MAX(s1.ordered_at) AS last_at,
               COUNT(*) AS frequency,
-              SUM(COALESCE(CAST(s67.amount AS DECIMAL(38, 9)), 0)) AS monetary
-            FROM {{ source('raw', 'orders') }} AS s67
+              SUM(COALESCE(CAST(s1.amount AS DECIMAL(38, 9)), 0)) AS monetary
+            FROM {{ source('raw', 'orders') }} AS s1
             CROSS JOIN {{ source('raw', 'contacts') }} AS c
             WHERE
-              s67.ordered_at <= {{ segc_as_of() }}
-              AND s67.contact_id = c.contact_id
+              s1.ordered_at <= {{ segc_as_of() }}
+              AND s1.contact_id = c.contact_id
               AND COALESCE((
-                s67.status <> 'cancelled'
+                s1.status <> 'cancelled'
               ), TRUE)
-              AND s67.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
+              AND s1.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
             GROUP BY
               c.contact_id
           ) AS n
@@ -124,18 +124,18 @@ FROM (
             FROM (
               SELECT
                 c.contact_id AS contact_id,
-                MAX(s67.ordered_at) AS last_at,
+                MAX(s1.ordered_at) AS last_at,
                 COUNT(*) AS frequency,
-                SUM(COALESCE(CAST(s67.amount AS DECIMAL(38, 9)), 0)) AS monetary
-              FROM {{ source('raw', 'orders') }} AS s67
+                SUM(COALESCE(CAST(s1.amount AS DECIMAL(38, 9)), 0)) AS monetary
+              FROM {{ source('raw', 'orders') }} AS s1
               CROSS JOIN {{ source('raw', 'contacts') }} AS c
               WHERE
-                s67.ordered_at <= {{ segc_as_of() }}
-                AND s67.contact_id = c.contact_id
+                s1.ordered_at <= {{ segc_as_of() }}
+                AND s1.contact_id = c.contact_id
                 AND COALESCE((
-                  s67.status <> 'cancelled'
+                  s1.status <> 'cancelled'
                 ), TRUE)
-                AND s67.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
+                AND s1.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
               GROUP BY
                 c.contact_id
             ) AS q
@@ -147,18 +147,18 @@ FROM (
             FROM (
               SELECT
                 c.contact_id AS contact_id,
-                MAX(s67.ordered_at) AS last_at,
+                MAX(s1.ordered_at) AS last_at,
                 COUNT(*) AS frequency,
-                SUM(COALESCE(CAST(s67.amount AS DECIMAL(38, 9)), 0)) AS monetary
-              FROM {{ source('raw', 'orders') }} AS s67
+                SUM(COALESCE(CAST(s1.amount AS DECIMAL(38, 9)), 0)) AS monetary
+              FROM {{ source('raw', 'orders') }} AS s1
               CROSS JOIN {{ source('raw', 'contacts') }} AS c
               WHERE
-                s67.ordered_at <= {{ segc_as_of() }}
-                AND s67.contact_id = c.contact_id
+                s1.ordered_at <= {{ segc_as_of() }}
+                AND s1.contact_id = c.contact_id
                 AND COALESCE((
-                  s67.status <> 'cancelled'
+                  s1.status <> 'cancelled'
                 ), TRUE)
-                AND s67.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
+                AND s1.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
               GROUP BY
                 c.contact_id
             ) AS n
@@ -169,18 +169,18 @@ FROM (
           FROM (
             SELECT
               c.contact_id AS contact_id,
-              MAX(s67.ordered_at) AS last_at,
+              MAX(s1.ordered_at) AS last_at,
               COUNT(*) AS frequency,
-              SUM(COALESCE(CAST(s67.amount AS DECIMAL(38, 9)), 0)) AS monetary
-            FROM {{ source('raw', 'orders') }} AS s67
+              SUM(COALESCE(CAST(s1.amount AS DECIMAL(38, 9)), 0)) AS monetary
+            FROM {{ source('raw', 'orders') }} AS s1
             CROSS JOIN {{ source('raw', 'contacts') }} AS c
             WHERE
-              s67.ordered_at <= {{ segc_as_of() }}
-              AND s67.contact_id = c.contact_id
+              s1.ordered_at <= {{ segc_as_of() }}
+              AND s1.contact_id = c.contact_id
               AND COALESCE((
-                s67.status <> 'cancelled'
+                s1.status <> 'cancelled'
               ), TRUE)
-              AND s67.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
+              AND s1.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
             GROUP BY
               c.contact_id
           ) AS n
@@ -192,18 +192,18 @@ FROM (
             FROM (
               SELECT
                 c.contact_id AS contact_id,
-                MAX(s67.ordered_at) AS last_at,
+                MAX(s1.ordered_at) AS last_at,
                 COUNT(*) AS frequency,
-                SUM(COALESCE(CAST(s67.amount AS DECIMAL(38, 9)), 0)) AS monetary
-              FROM {{ source('raw', 'orders') }} AS s67
+                SUM(COALESCE(CAST(s1.amount AS DECIMAL(38, 9)), 0)) AS monetary
+              FROM {{ source('raw', 'orders') }} AS s1
               CROSS JOIN {{ source('raw', 'contacts') }} AS c
               WHERE
-                s67.ordered_at <= {{ segc_as_of() }}
-                AND s67.contact_id = c.contact_id
+                s1.ordered_at <= {{ segc_as_of() }}
+                AND s1.contact_id = c.contact_id
                 AND COALESCE((
-                  s67.status <> 'cancelled'
+                  s1.status <> 'cancelled'
                 ), TRUE)
-                AND s67.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
+                AND s1.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
               GROUP BY
                 c.contact_id
             ) AS q
@@ -215,18 +215,18 @@ FROM (
             FROM (
               SELECT
                 c.contact_id AS contact_id,
-                MAX(s67.ordered_at) AS last_at,
+                MAX(s1.ordered_at) AS last_at,
                 COUNT(*) AS frequency,
-                SUM(COALESCE(CAST(s67.amount AS DECIMAL(38, 9)), 0)) AS monetary
-              FROM {{ source('raw', 'orders') }} AS s67
+                SUM(COALESCE(CAST(s1.amount AS DECIMAL(38, 9)), 0)) AS monetary
+              FROM {{ source('raw', 'orders') }} AS s1
               CROSS JOIN {{ source('raw', 'contacts') }} AS c
               WHERE
-                s67.ordered_at <= {{ segc_as_of() }}
-                AND s67.contact_id = c.contact_id
+                s1.ordered_at <= {{ segc_as_of() }}
+                AND s1.contact_id = c.contact_id
                 AND COALESCE((
-                  s67.status <> 'cancelled'
+                  s1.status <> 'cancelled'
                 ), TRUE)
-                AND s67.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
+                AND s1.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
               GROUP BY
                 c.contact_id
             ) AS n
@@ -237,18 +237,18 @@ FROM (
           FROM (
             SELECT
               c.contact_id AS contact_id,
-              MAX(s67.ordered_at) AS last_at,
+              MAX(s1.ordered_at) AS last_at,
               COUNT(*) AS frequency,
-              SUM(COALESCE(CAST(s67.amount AS DECIMAL(38, 9)), 0)) AS monetary
-            FROM {{ source('raw', 'orders') }} AS s67
+              SUM(COALESCE(CAST(s1.amount AS DECIMAL(38, 9)), 0)) AS monetary
+            FROM {{ source('raw', 'orders') }} AS s1
             CROSS JOIN {{ source('raw', 'contacts') }} AS c
             WHERE
-              s67.ordered_at <= {{ segc_as_of() }}
-              AND s67.contact_id = c.contact_id
+              s1.ordered_at <= {{ segc_as_of() }}
+              AND s1.contact_id = c.contact_id
               AND COALESCE((
-                s67.status <> 'cancelled'
+                s1.status <> 'cancelled'
               ), TRUE)
-              AND s67.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
+              AND s1.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
             GROUP BY
               c.contact_id
           ) AS n
@@ -256,18 +256,18 @@ FROM (
       FROM (
         SELECT
           c.contact_id AS contact_id,
-          MAX(s67.ordered_at) AS last_at,
+          MAX(s1.ordered_at) AS last_at,
           COUNT(*) AS frequency,
-          SUM(COALESCE(CAST(s67.amount AS DECIMAL(38, 9)), 0)) AS monetary
-        FROM {{ source('raw', 'orders') }} AS s67
+          SUM(COALESCE(CAST(s1.amount AS DECIMAL(38, 9)), 0)) AS monetary
+        FROM {{ source('raw', 'orders') }} AS s1
         CROSS JOIN {{ source('raw', 'contacts') }} AS c
         WHERE
-          s67.ordered_at <= {{ segc_as_of() }}
-          AND s67.contact_id = c.contact_id
+          s1.ordered_at <= {{ segc_as_of() }}
+          AND s1.contact_id = c.contact_id
           AND COALESCE((
-            s67.status <> 'cancelled'
+            s1.status <> 'cancelled'
           ), TRUE)
-          AND s67.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
+          AND s1.ordered_at > {{ segc_as_of() }} - INTERVAL '730' DAY
         GROUP BY
           c.contact_id
       ) AS p

@@ -23,15 +23,15 @@ FROM (
       CAST(GREATEST(
         LEAST(
           (
-            LEAST(5.0 * COALESCE(s46.value, 0), 25.0)
+            LEAST(5.0 * COALESCE(s2.value, 0), 25.0)
           ) + (
-            LEAST(10.0 * COALESCE(s48.value, 0), 30.0)
+            LEAST(10.0 * COALESCE(s4.value, 0), 30.0)
           ) + (
-            LEAST(20.0 * COALESCE(s50.value, 0), 40.0)
+            LEAST(20.0 * COALESCE(s6.value, 0), 40.0)
           ) + (
-            LEAST(15.0 * COALESCE(s52.value, 0), 15.0)
+            LEAST(15.0 * COALESCE(s8.value, 0), 15.0)
           ) + (
-            LEAST(10.0 * COALESCE(s54.value, 0), 30.0)
+            LEAST(10.0 * COALESCE(s10.value, 0), 30.0)
           ) + (
             CASE
               WHEN COALESCE(
@@ -53,11 +53,11 @@ FROM (
             END
           ) + (
             CASE WHEN COALESCE((
-              COALESCE(s56.value, 0) >= 1
+              COALESCE(s12.value, 0) >= 1
             ), FALSE) THEN -30.0 ELSE 0.0 END
           ) + (
             CASE WHEN COALESCE((
-              COALESCE(s58.value, 0) >= 1
+              COALESCE(s14.value, 0) >= 1
             ), FALSE) THEN -15.0 ELSE 0.0 END
           ),
           100.0
@@ -67,123 +67,123 @@ FROM (
     FROM {{ source('raw', 'contacts') }} AS c
     LEFT JOIN (
       SELECT
-        s45.contact_id AS contact_id,
+        s1.contact_id AS contact_id,
         SUM(POWER(0.5, (
-          EPOCH({{ segc_as_of() }}) - EPOCH(s45.occurred_at)
+          EPOCH({{ segc_as_of() }}) - EPOCH(s1.occurred_at)
         ) / 86400.0 / 30.0)) AS value
-      FROM {{ source('raw', 'events') }} AS s45
+      FROM {{ source('raw', 'events') }} AS s1
       WHERE
-        s45.occurred_at <= {{ segc_as_of() }}
+        s1.occurred_at <= {{ segc_as_of() }}
         AND COALESCE((
-          s45.event_type IN ('email_open')
+          s1.event_type IN ('email_open')
         ), FALSE)
-        AND s45.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
+        AND s1.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
       GROUP BY
-        s45.contact_id
-    ) AS s46
-      ON s46.contact_id = c.contact_id
+        s1.contact_id
+    ) AS s2
+      ON s2.contact_id = c.contact_id
     LEFT JOIN (
       SELECT
-        s47.contact_id AS contact_id,
+        s3.contact_id AS contact_id,
         SUM(POWER(0.5, (
-          EPOCH({{ segc_as_of() }}) - EPOCH(s47.occurred_at)
+          EPOCH({{ segc_as_of() }}) - EPOCH(s3.occurred_at)
         ) / 86400.0 / 30.0)) AS value
-      FROM {{ source('raw', 'events') }} AS s47
+      FROM {{ source('raw', 'events') }} AS s3
       WHERE
-        s47.occurred_at <= {{ segc_as_of() }}
+        s3.occurred_at <= {{ segc_as_of() }}
         AND COALESCE((
-          s47.event_type IN ('email_click')
+          s3.event_type IN ('email_click')
         ), FALSE)
-        AND s47.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
+        AND s3.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
       GROUP BY
-        s47.contact_id
-    ) AS s48
-      ON s48.contact_id = c.contact_id
+        s3.contact_id
+    ) AS s4
+      ON s4.contact_id = c.contact_id
     LEFT JOIN (
       SELECT
-        s49.contact_id AS contact_id,
+        s5.contact_id AS contact_id,
         SUM(POWER(0.5, (
-          EPOCH({{ segc_as_of() }}) - EPOCH(s49.occurred_at)
+          EPOCH({{ segc_as_of() }}) - EPOCH(s5.occurred_at)
         ) / 86400.0 / 30.0)) AS value
-      FROM {{ source('raw', 'events') }} AS s49
+      FROM {{ source('raw', 'events') }} AS s5
       WHERE
-        s49.occurred_at <= {{ segc_as_of() }}
+        s5.occurred_at <= {{ segc_as_of() }}
         AND COALESCE((
-          s49.event_type IN ('form_submit')
+          s5.event_type IN ('form_submit')
         ), FALSE)
-        AND s49.occurred_at > {{ segc_as_of() }} - INTERVAL '180' DAY
+        AND s5.occurred_at > {{ segc_as_of() }} - INTERVAL '180' DAY
       GROUP BY
-        s49.contact_id
-    ) AS s50
-      ON s50.contact_id = c.contact_id
+        s5.contact_id
+    ) AS s6
+      ON s6.contact_id = c.contact_id
     LEFT JOIN (
       SELECT
-        s51.contact_id AS contact_id,
+        s7.contact_id AS contact_id,
         SUM(POWER(0.5, (
-          EPOCH({{ segc_as_of() }}) - EPOCH(s51.occurred_at)
+          EPOCH({{ segc_as_of() }}) - EPOCH(s7.occurred_at)
         ) / 86400.0 / 30.0)) AS value
-      FROM {{ source('raw', 'events') }} AS s51
+      FROM {{ source('raw', 'events') }} AS s7
       WHERE
-        s51.occurred_at <= {{ segc_as_of() }}
+        s7.occurred_at <= {{ segc_as_of() }}
         AND COALESCE((
-          s51.event_type IN ('survey_submit')
+          s7.event_type IN ('survey_submit')
         ), FALSE)
-        AND s51.occurred_at > {{ segc_as_of() }} - INTERVAL '180' DAY
+        AND s7.occurred_at > {{ segc_as_of() }} - INTERVAL '180' DAY
       GROUP BY
-        s51.contact_id
-    ) AS s52
-      ON s52.contact_id = c.contact_id
+        s7.contact_id
+    ) AS s8
+      ON s8.contact_id = c.contact_id
     LEFT JOIN (
       SELECT
-        s53.contact_id AS contact_id,
+        s9.contact_id AS contact_id,
         SUM(POWER(0.5, (
-          EPOCH({{ segc_as_of() }}) - EPOCH(s53.occurred_at)
+          EPOCH({{ segc_as_of() }}) - EPOCH(s9.occurred_at)
         ) / 86400.0 / 30.0)) AS value
-      FROM {{ source('raw', 'events') }} AS s53
+      FROM {{ source('raw', 'events') }} AS s9
       WHERE
-        s53.occurred_at <= {{ segc_as_of() }}
+        s9.occurred_at <= {{ segc_as_of() }}
         AND (
           COALESCE((
-            s53.event_type IN ('page_view')
+            s9.event_type IN ('page_view')
           ), FALSE)
           AND COALESCE((
-            s53.url = '/cennik'
+            s9.url = '/cennik'
           ), FALSE)
         )
-        AND s53.occurred_at > {{ segc_as_of() }} - INTERVAL '30' DAY
+        AND s9.occurred_at > {{ segc_as_of() }} - INTERVAL '30' DAY
       GROUP BY
-        s53.contact_id
-    ) AS s54
-      ON s54.contact_id = c.contact_id
+        s9.contact_id
+    ) AS s10
+      ON s10.contact_id = c.contact_id
     LEFT JOIN (
       SELECT
-        s55.contact_id AS contact_id,
+        s11.contact_id AS contact_id,
         COUNT(*) AS value
-      FROM {{ source('raw', 'events') }} AS s55
+      FROM {{ source('raw', 'events') }} AS s11
       WHERE
-        s55.occurred_at <= {{ segc_as_of() }}
+        s11.occurred_at <= {{ segc_as_of() }}
         AND COALESCE((
-          s55.event_type IN ('unsubscribe')
+          s11.event_type IN ('unsubscribe')
         ), FALSE)
       GROUP BY
-        s55.contact_id
-    ) AS s56
-      ON s56.contact_id = c.contact_id
+        s11.contact_id
+    ) AS s12
+      ON s12.contact_id = c.contact_id
     LEFT JOIN (
       SELECT
-        s57.contact_id AS contact_id,
+        s13.contact_id AS contact_id,
         COUNT(*) AS value
-      FROM {{ source('raw', 'events') }} AS s57
+      FROM {{ source('raw', 'events') }} AS s13
       WHERE
-        s57.occurred_at <= {{ segc_as_of() }}
+        s13.occurred_at <= {{ segc_as_of() }}
         AND COALESCE((
-          s57.event_type IN ('email_bounce')
+          s13.event_type IN ('email_bounce')
         ), FALSE)
-        AND s57.occurred_at > {{ segc_as_of() }} - INTERVAL '180' DAY
+        AND s13.occurred_at > {{ segc_as_of() }} - INTERVAL '180' DAY
       GROUP BY
-        s57.contact_id
-    ) AS s58
-      ON s58.contact_id = c.contact_id
+        s13.contact_id
+    ) AS s14
+      ON s14.contact_id = c.contact_id
     WHERE
       NOT c.contact_id IS NULL
   ) AS x

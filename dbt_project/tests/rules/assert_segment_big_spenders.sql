@@ -11,24 +11,24 @@ FROM (
     SELECT
       c.contact_id AS contact_id,
       COALESCE((
-        COALESCE(s7.value, 0) >= 2000
+        COALESCE(s2.value, 0) >= 2000
       ), FALSE) AS expected
     FROM {{ source('raw', 'contacts') }} AS c
     LEFT JOIN (
       SELECT
-        s6.contact_id AS contact_id,
-        SUM(CAST(s6.amount AS DECIMAL(38, 9))) AS value
-      FROM {{ source('raw', 'orders') }} AS s6
+        s1.contact_id AS contact_id,
+        SUM(CAST(s1.amount AS DECIMAL(38, 9))) AS value
+      FROM {{ source('raw', 'orders') }} AS s1
       WHERE
-        s6.ordered_at <= {{ segc_as_of() }}
+        s1.ordered_at <= {{ segc_as_of() }}
         AND COALESCE((
-          s6.status = 'paid'
+          s1.status = 'paid'
         ), FALSE)
-        AND s6.ordered_at > {{ segc_as_of() }} - INTERVAL '12' MONTH
+        AND s1.ordered_at > {{ segc_as_of() }} - INTERVAL '12' MONTH
       GROUP BY
-        s6.contact_id
-    ) AS s7
-      ON s7.contact_id = c.contact_id
+        s1.contact_id
+    ) AS s2
+      ON s2.contact_id = c.contact_id
     WHERE
       NOT c.contact_id IS NULL
   ) AS x

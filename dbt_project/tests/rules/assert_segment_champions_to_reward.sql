@@ -14,10 +14,10 @@ FROM (
         (
           (
             SELECT
-              s14.segment
-            FROM {{ ref('contact_rfm') }} AS s14
+              s7.segment
+            FROM {{ ref('contact_rfm') }} AS s7
             WHERE
-              s14.contact_id = c.contact_id AND s14.rfm = 'orders_rfm'
+              s7.contact_id = c.contact_id AND s7.rfm = 'orders_rfm'
           ) IN ('champions', 'loyal')
         ),
         FALSE

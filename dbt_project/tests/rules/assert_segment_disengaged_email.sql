@@ -11,44 +11,44 @@ FROM (
     SELECT
       c.contact_id AS contact_id,
       COALESCE((
-        COALESCE(s16.value, 0) >= 5
+        COALESCE(s2.value, 0) >= 5
       ), FALSE)
       AND NOT (
         COALESCE((
-          COALESCE(s18.value, 0) >= 1
+          COALESCE(s4.value, 0) >= 1
         ), FALSE)
       ) AS expected
     FROM {{ source('raw', 'contacts') }} AS c
     LEFT JOIN (
       SELECT
-        s15.contact_id AS contact_id,
+        s1.contact_id AS contact_id,
         COUNT(*) AS value
-      FROM {{ source('raw', 'events') }} AS s15
+      FROM {{ source('raw', 'events') }} AS s1
       WHERE
-        s15.occurred_at <= {{ segc_as_of() }}
+        s1.occurred_at <= {{ segc_as_of() }}
         AND COALESCE((
-          s15.event_type IN ('email_send')
+          s1.event_type IN ('email_send')
         ), FALSE)
-        AND s15.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
+        AND s1.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
       GROUP BY
-        s15.contact_id
-    ) AS s16
-      ON s16.contact_id = c.contact_id
+        s1.contact_id
+    ) AS s2
+      ON s2.contact_id = c.contact_id
     LEFT JOIN (
       SELECT
-        s17.contact_id AS contact_id,
+        s3.contact_id AS contact_id,
         COUNT(*) AS value
-      FROM {{ source('raw', 'events') }} AS s17
+      FROM {{ source('raw', 'events') }} AS s3
       WHERE
-        s17.occurred_at <= {{ segc_as_of() }}
+        s3.occurred_at <= {{ segc_as_of() }}
         AND COALESCE((
-          s17.event_type IN ('email_open')
+          s3.event_type IN ('email_open')
         ), FALSE)
-        AND s17.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
+        AND s3.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
       GROUP BY
-        s17.contact_id
-    ) AS s18
-      ON s18.contact_id = c.contact_id
+        s3.contact_id
+    ) AS s4
+      ON s4.contact_id = c.contact_id
     WHERE
       NOT c.contact_id IS NULL
   ) AS x

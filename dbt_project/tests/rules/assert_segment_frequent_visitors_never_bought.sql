@@ -11,40 +11,40 @@ FROM (
     SELECT
       c.contact_id AS contact_id,
       COALESCE((
-        COALESCE(s20.value, 0) >= 10
+        COALESCE(s2.value, 0) >= 10
       ), FALSE)
       AND NOT (
         COALESCE((
-          COALESCE(s22.value, 0) >= 1
+          COALESCE(s4.value, 0) >= 1
         ), FALSE)
       ) AS expected
     FROM {{ source('raw', 'contacts') }} AS c
     LEFT JOIN (
       SELECT
-        s19.contact_id AS contact_id,
+        s1.contact_id AS contact_id,
         COUNT(*) AS value
-      FROM {{ source('raw', 'events') }} AS s19
+      FROM {{ source('raw', 'events') }} AS s1
       WHERE
-        s19.occurred_at <= {{ segc_as_of() }}
+        s1.occurred_at <= {{ segc_as_of() }}
         AND COALESCE((
-          s19.event_type IN ('page_view')
+          s1.event_type IN ('page_view')
         ), FALSE)
-        AND s19.occurred_at > {{ segc_as_of() }} - INTERVAL '30' DAY
+        AND s1.occurred_at > {{ segc_as_of() }} - INTERVAL '30' DAY
       GROUP BY
-        s19.contact_id
-    ) AS s20
-      ON s20.contact_id = c.contact_id
+        s1.contact_id
+    ) AS s2
+      ON s2.contact_id = c.contact_id
     LEFT JOIN (
       SELECT
-        s21.contact_id AS contact_id,
+        s3.contact_id AS contact_id,
         COUNT(*) AS value
-      FROM {{ source('raw', 'orders') }} AS s21
+      FROM {{ source('raw', 'orders') }} AS s3
       WHERE
-        s21.ordered_at <= {{ segc_as_of() }}
+        s3.ordered_at <= {{ segc_as_of() }}
       GROUP BY
-        s21.contact_id
-    ) AS s22
-      ON s22.contact_id = c.contact_id
+        s3.contact_id
+    ) AS s4
+      ON s4.contact_id = c.contact_id
     WHERE
       NOT c.contact_id IS NULL
   ) AS x

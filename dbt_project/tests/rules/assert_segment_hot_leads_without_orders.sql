@@ -14,31 +14,31 @@ FROM (
         (
           (
             SELECT
-              s23.grade
-            FROM {{ ref('contact_scores') }} AS s23
+              s1.grade
+            FROM {{ ref('contact_scores') }} AS s1
             WHERE
-              s23.contact_id = c.contact_id AND s23.score = 'lead_score'
+              s1.contact_id = c.contact_id AND s1.score = 'lead_score'
           ) IN ('hot')
         ),
         FALSE
       )
       AND NOT (
         COALESCE((
-          COALESCE(s25.value, 0) >= 1
+          COALESCE(s3.value, 0) >= 1
         ), FALSE)
       ) AS expected
     FROM {{ source('raw', 'contacts') }} AS c
     LEFT JOIN (
       SELECT
-        s24.contact_id AS contact_id,
+        s2.contact_id AS contact_id,
         COUNT(*) AS value
-      FROM {{ source('raw', 'orders') }} AS s24
+      FROM {{ source('raw', 'orders') }} AS s2
       WHERE
-        s24.ordered_at <= {{ segc_as_of() }}
+        s2.ordered_at <= {{ segc_as_of() }}
       GROUP BY
-        s24.contact_id
-    ) AS s25
-      ON s25.contact_id = c.contact_id
+        s2.contact_id
+    ) AS s3
+      ON s3.contact_id = c.contact_id
     WHERE
       NOT c.contact_id IS NULL
   ) AS x

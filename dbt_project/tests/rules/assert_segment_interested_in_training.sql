@@ -11,52 +11,52 @@ FROM (
     SELECT
       c.contact_id AS contact_id,
       COALESCE((
-        COALESCE(s27.value, 0) >= 1
+        COALESCE(s2.value, 0) >= 1
       ), FALSE)
       OR COALESCE((
-        COALESCE(s29.value, 0) >= 2
+        COALESCE(s4.value, 0) >= 2
       ), FALSE) AS expected
     FROM {{ source('raw', 'contacts') }} AS c
     LEFT JOIN (
       SELECT
-        s26.contact_id AS contact_id,
+        s1.contact_id AS contact_id,
         COUNT(*) AS value
-      FROM {{ source('raw', 'events') }} AS s26
+      FROM {{ source('raw', 'events') }} AS s1
       WHERE
-        s26.occurred_at <= {{ segc_as_of() }}
+        s1.occurred_at <= {{ segc_as_of() }}
         AND (
           COALESCE((
-            s26.event_type IN ('form_submit')
+            s1.event_type IN ('form_submit')
           ), FALSE)
           AND COALESCE((
-            s26.form_id = 'training_signup'
+            s1.form_id = 'training_signup'
           ), FALSE)
         )
-        AND s26.occurred_at > {{ segc_as_of() }} - INTERVAL '365' DAY
+        AND s1.occurred_at > {{ segc_as_of() }} - INTERVAL '365' DAY
       GROUP BY
-        s26.contact_id
-    ) AS s27
-      ON s27.contact_id = c.contact_id
+        s1.contact_id
+    ) AS s2
+      ON s2.contact_id = c.contact_id
     LEFT JOIN (
       SELECT
-        s28.contact_id AS contact_id,
+        s3.contact_id AS contact_id,
         COUNT(*) AS value
-      FROM {{ source('raw', 'events') }} AS s28
+      FROM {{ source('raw', 'events') }} AS s3
       WHERE
-        s28.occurred_at <= {{ segc_as_of() }}
+        s3.occurred_at <= {{ segc_as_of() }}
         AND (
           COALESCE((
-            s28.event_type IN ('page_view')
+            s3.event_type IN ('page_view')
           ), FALSE)
           AND COALESCE((
-            STRPOS(s28.url, '/szkolenia') > 0
+            STRPOS(s3.url, '/szkolenia') > 0
           ), FALSE)
         )
-        AND s28.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
+        AND s3.occurred_at > {{ segc_as_of() }} - INTERVAL '90' DAY
       GROUP BY
-        s28.contact_id
-    ) AS s29
-      ON s29.contact_id = c.contact_id
+        s3.contact_id
+    ) AS s4
+      ON s4.contact_id = c.contact_id
     WHERE
       NOT c.contact_id IS NULL
   ) AS x

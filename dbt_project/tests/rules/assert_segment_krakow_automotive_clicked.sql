@@ -17,28 +17,28 @@ FROM (
         c.industry = 'automotive'
       ), FALSE)
       AND COALESCE((
-        COALESCE(s31.value, 0) >= 1
+        COALESCE(s2.value, 0) >= 1
       ), FALSE) AS expected
     FROM {{ source('raw', 'contacts') }} AS c
     LEFT JOIN (
       SELECT
-        s30.contact_id AS contact_id,
+        s1.contact_id AS contact_id,
         COUNT(*) AS value
-      FROM {{ source('raw', 'events') }} AS s30
+      FROM {{ source('raw', 'events') }} AS s1
       WHERE
-        s30.occurred_at <= {{ segc_as_of() }}
+        s1.occurred_at <= {{ segc_as_of() }}
         AND (
           COALESCE((
-            s30.event_type IN ('email_click')
+            s1.event_type IN ('email_click')
           ), FALSE)
           AND COALESCE((
-            s30.campaign = 'automotive_expo_2026'
+            s1.campaign = 'automotive_expo_2026'
           ), FALSE)
         )
       GROUP BY
-        s30.contact_id
-    ) AS s31
-      ON s31.contact_id = c.contact_id
+        s1.contact_id
+    ) AS s2
+      ON s2.contact_id = c.contact_id
     WHERE
       NOT c.contact_id IS NULL
   ) AS x

@@ -17,37 +17,37 @@ FROM (
         c.industry = 'automotive'
       ), FALSE)
       AND COALESCE((
-        COALESCE(s33.value, 0) >= 1
+        COALESCE(s2.value, 0) >= 1
       ), FALSE)
       AND NOT (
         EXISTS(
           SELECT
             1
-          FROM {{ ref('segment_membership') }} AS s34
+          FROM {{ ref('segment_membership') }} AS s3
           WHERE
-            s34.contact_id = c.contact_id AND s34.segment = 'krakow_automotive_clicked'
+            s3.contact_id = c.contact_id AND s3.segment = 'krakow_automotive_clicked'
         )
       ) AS expected
     FROM {{ source('raw', 'contacts') }} AS c
     LEFT JOIN (
       SELECT
-        s32.contact_id AS contact_id,
+        s1.contact_id AS contact_id,
         COUNT(*) AS value
-      FROM {{ source('raw', 'events') }} AS s32
+      FROM {{ source('raw', 'events') }} AS s1
       WHERE
-        s32.occurred_at <= {{ segc_as_of() }}
+        s1.occurred_at <= {{ segc_as_of() }}
         AND (
           COALESCE((
-            s32.event_type IN ('email_open')
+            s1.event_type IN ('email_open')
           ), FALSE)
           AND COALESCE((
-            s32.campaign = 'automotive_expo_2026'
+            s1.campaign = 'automotive_expo_2026'
           ), FALSE)
         )
       GROUP BY
-        s32.contact_id
-    ) AS s33
-      ON s33.contact_id = c.contact_id
+        s1.contact_id
+    ) AS s2
+      ON s2.contact_id = c.contact_id
     WHERE
       NOT c.contact_id IS NULL
   ) AS x

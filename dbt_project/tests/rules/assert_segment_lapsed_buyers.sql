@@ -11,22 +11,22 @@ FROM (
     SELECT
       c.contact_id AS contact_id,
       COALESCE((
-        s36.value <= {{ segc_as_of() }} - INTERVAL '12' MONTH
+        s2.value <= {{ segc_as_of() }} - INTERVAL '12' MONTH
       ), FALSE) AS expected
     FROM {{ source('raw', 'contacts') }} AS c
     LEFT JOIN (
       SELECT
-        s35.contact_id AS contact_id,
-        MAX(s35.ordered_at) AS value
-      FROM {{ source('raw', 'orders') }} AS s35
+        s1.contact_id AS contact_id,
+        MAX(s1.ordered_at) AS value
+      FROM {{ source('raw', 'orders') }} AS s1
       WHERE
-        s35.ordered_at <= {{ segc_as_of() }} AND COALESCE((
-          s35.status = 'paid'
+        s1.ordered_at <= {{ segc_as_of() }} AND COALESCE((
+          s1.status = 'paid'
         ), FALSE)
       GROUP BY
-        s35.contact_id
-    ) AS s36
-      ON s36.contact_id = c.contact_id
+        s1.contact_id
+    ) AS s2
+      ON s2.contact_id = c.contact_id
     WHERE
       NOT c.contact_id IS NULL
   ) AS x

@@ -11,32 +11,32 @@ FROM (
     SELECT
       c.contact_id AS contact_id,
       COALESCE((
-        COALESCE(s38.value, 0) >= 1
+        COALESCE(s2.value, 0) >= 1
       ), FALSE) AS expected
     FROM {{ source('raw', 'contacts') }} AS c
     LEFT JOIN (
       SELECT
-        s37.contact_id AS contact_id,
+        s1.contact_id AS contact_id,
         COUNT(*) AS value
-      FROM {{ source('raw', 'events') }} AS s37
+      FROM {{ source('raw', 'events') }} AS s1
       WHERE
-        s37.occurred_at <= {{ segc_as_of() }}
+        s1.occurred_at <= {{ segc_as_of() }}
         AND (
           COALESCE((
-            s37.event_type IN ('form_submit')
+            s1.event_type IN ('form_submit')
           ), FALSE)
           AND COALESCE((
-            s37.form_id = 'newsletter_signup'
+            s1.form_id = 'newsletter_signup'
           ), FALSE)
           AND COALESCE((
-            s37.utm_source = 'google'
+            s1.utm_source = 'google'
           ), FALSE)
         )
-        AND s37.occurred_at > {{ segc_as_of() }} - INTERVAL '6' MONTH
+        AND s1.occurred_at > {{ segc_as_of() }} - INTERVAL '6' MONTH
       GROUP BY
-        s37.contact_id
-    ) AS s38
-      ON s38.contact_id = c.contact_id
+        s1.contact_id
+    ) AS s2
+      ON s2.contact_id = c.contact_id
     WHERE
       NOT c.contact_id IS NULL
   ) AS x

@@ -11,32 +11,32 @@ FROM (
     SELECT
       c.contact_id AS contact_id,
       COALESCE((
-        COALESCE(s40.value, 0) >= 1
+        COALESCE(s2.value, 0) >= 1
       ), FALSE) AS expected
     FROM {{ source('raw', 'contacts') }} AS c
     LEFT JOIN (
       SELECT
-        s39.contact_id AS contact_id,
+        s1.contact_id AS contact_id,
         COUNT(*) AS value
-      FROM {{ source('raw', 'events') }} AS s39
+      FROM {{ source('raw', 'events') }} AS s1
       WHERE
-        s39.occurred_at <= {{ segc_as_of() }}
+        s1.occurred_at <= {{ segc_as_of() }}
         AND (
           COALESCE((
-            s39.event_type IN ('form_submit')
+            s1.event_type IN ('form_submit')
           ), FALSE)
           AND COALESCE((
-            s39.form_id = 'newsletter_signup'
+            s1.form_id = 'newsletter_signup'
           ), FALSE)
           AND COALESCE((
-            s39.utm_source IN ('facebook', 'linkedin')
+            s1.utm_source IN ('facebook', 'linkedin')
           ), FALSE)
         )
-        AND s39.occurred_at > {{ segc_as_of() }} - INTERVAL '6' MONTH
+        AND s1.occurred_at > {{ segc_as_of() }} - INTERVAL '6' MONTH
       GROUP BY
-        s39.contact_id
-    ) AS s40
-      ON s40.contact_id = c.contact_id
+        s1.contact_id
+    ) AS s2
+      ON s2.contact_id = c.contact_id
     WHERE
       NOT c.contact_id IS NULL
   ) AS x

@@ -11,29 +11,29 @@ FROM (
     SELECT
       c.contact_id AS contact_id,
       COALESCE((
-        COALESCE(s42.value, 0) >= 1
+        COALESCE(s2.value, 0) >= 1
       ), FALSE) AS expected
     FROM {{ source('raw', 'contacts') }} AS c
     LEFT JOIN (
       SELECT
-        s41.contact_id AS contact_id,
+        s1.contact_id AS contact_id,
         COUNT(*) AS value
-      FROM {{ source('raw', 'events') }} AS s41
+      FROM {{ source('raw', 'events') }} AS s1
       WHERE
-        s41.occurred_at <= {{ segc_as_of() }}
+        s1.occurred_at <= {{ segc_as_of() }}
         AND (
           COALESCE((
-            s41.event_type IN ('page_view')
+            s1.event_type IN ('page_view')
           ), FALSE)
           AND COALESCE((
-            STARTS_WITH(s41.url, '/tv/')
+            STARTS_WITH(s1.url, '/tv/')
           ), FALSE)
         )
-        AND s41.occurred_at > {{ segc_as_of() }} - INTERVAL '14' DAY
+        AND s1.occurred_at > {{ segc_as_of() }} - INTERVAL '14' DAY
       GROUP BY
-        s41.contact_id
-    ) AS s42
-      ON s42.contact_id = c.contact_id
+        s1.contact_id
+    ) AS s2
+      ON s2.contact_id = c.contact_id
     WHERE
       NOT c.contact_id IS NULL
   ) AS x

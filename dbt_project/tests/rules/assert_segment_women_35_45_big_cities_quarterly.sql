@@ -29,24 +29,24 @@ FROM (
         c.city IN ('Warszawa', 'Kraków', 'Łódź', 'Wrocław', 'Poznań')
       ), FALSE)
       AND COALESCE((
-        COALESCE(s44.value, 0) BETWEEN 3 AND 5
+        COALESCE(s2.value, 0) BETWEEN 3 AND 5
       ), FALSE) AS expected
     FROM {{ source('raw', 'contacts') }} AS c
     LEFT JOIN (
       SELECT
-        s43.contact_id AS contact_id,
+        s1.contact_id AS contact_id,
         COUNT(*) AS value
-      FROM {{ source('raw', 'orders') }} AS s43
+      FROM {{ source('raw', 'orders') }} AS s1
       WHERE
-        s43.ordered_at <= {{ segc_as_of() }}
+        s1.ordered_at <= {{ segc_as_of() }}
         AND COALESCE((
-          s43.status = 'paid'
+          s1.status = 'paid'
         ), FALSE)
-        AND s43.ordered_at > {{ segc_as_of() }} - INTERVAL '12' MONTH
+        AND s1.ordered_at > {{ segc_as_of() }} - INTERVAL '12' MONTH
       GROUP BY
-        s43.contact_id
-    ) AS s44
-      ON s44.contact_id = c.contact_id
+        s1.contact_id
+    ) AS s2
+      ON s2.contact_id = c.contact_id
     WHERE
       NOT c.contact_id IS NULL
   ) AS x
