@@ -184,6 +184,9 @@ def report(result: BuildResult, seconds: float) -> None:
         elif name.startswith("source_unique_") and kind == "test" and r["status"] == "fail":
             print(f"  FAIL duplicate contact keys ({r.get('failures')} keys occur more than once): "
                   f"the contacts source must have exactly one row per contact; nothing was published")
+        elif name.startswith("source_not_null_") and kind == "test" and r["status"] == "fail":
+            print(f"  FAIL contacts without a key ({r.get('failures')} rows have a NULL key): every contact row "
+                  f"needs one; nothing was published")
         else:
             print(f"  {r['status'].upper()} {name}: " + "\n      ".join(m.strip() for m in message[:8] if m.strip()))
 

@@ -67,6 +67,14 @@ def test_a_build_dbt_stopped_shows_its_error_without_the_python_traceback(capsys
     assert capsys.readouterr().out.splitlines() == ["dbt stopped before building anything:", *output[:2]]
 
 
+def test_contacts_without_a_key_are_told_plainly(capsys):
+    failed = {"unique_id": "test.segc.source_not_null_raw_contacts_contact_id.5d", "status": "fail", "failures": 2,
+              "message": "Got 2 results, configured to fail if != 0"}
+    report(BuildResult(1, [failed]), 1.0)
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "  FAIL contacts without a key (2 rows have a NULL key): every contact row needs one; nothing was published")
+
+
 def test_a_failing_example_is_told_in_the_words_of_the_definitions(capsys):
     failed = {"unique_id": "unit_test.segc.segc_results.example__recent_visitors__visited_yesterday",
               "status": "fail", "failures": None,
