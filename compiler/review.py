@@ -174,10 +174,12 @@ def _tables(con) -> set[str]:
         "select table_name from information_schema.tables where table_schema = 'segments'").fetchall()}
 
 
-def _latest_as_of(con, tables: set[str]) -> datetime | None:
-    parts = [f"select max(as_of) as a from segments.{t}" for t in
-             ("segment_membership", "contact_scores", "contact_lifecycle", "contact_rfm", "segment_summary")
-             if t in tables]
+PUBLISHED_AT = ("segment_membership", "contact_scores", "contact_lifecycle", "contact_rfm", "segment_summary")
+RECORDED_AT = ("segment_membership_changes", "segment_summary")  # what the next build compares its as_of with
+
+
+def _latest_as_of(con, tables: set[str], names=PUBLISHED_AT) -> datetime | None:
+    parts = [f"select max(as_of) as a from segments.{t}" for t in names if t in tables]
     if not parts:
         return None
     return con.execute(f"select max(a) from ({' union all '.join(parts)})").fetchone()[0]
@@ -313,6 +315,10 @@ def _compute(con, project, database, samples, base, base_label, with_sql) -> Pla
         notes.append(f"no build recorded in {database.name}: every definition is new; evaluated at {as_of}")
     else:
         as_of = latest
+        recorded = _latest_as_of(con, tables, RECORDED_AT)
+        if recorded is not None and recorded != latest:
+            notes.append(f"the latest recorded build is at {recorded}: the published tables come from a build at "
+                         f"{latest} that stopped before recording it, and the next build records its own as_of")
     hashes = emit.definition_hashes(project)
     catalog = dict(con.execute("select segment, definition_hash from segments.segment_catalog").fetchall()) \
         if "segment_catalog" in tables else {}

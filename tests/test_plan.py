@@ -77,6 +77,16 @@ def test_no_changes_exit_zero(project, capsys):
     assert "latest build 2026-11-28 00:00:00" in out
 
 
+def test_tables_of_a_build_that_stopped_before_recording_it(project, capsys):
+    """A build killed after publishing the membership and before the feed: plan says which build is recorded."""
+    with duckdb.connect(str(project / "warehouse.duckdb")) as con:
+        con.execute("update segments.segment_membership set as_of = timestamp '2026-12-05 00:00:00'")
+    code, out = plan(project, capsys=capsys)
+    assert "latest build 2026-12-05 00:00:00" in out
+    assert "note: the latest recorded build is at 2026-11-28 00:00:00: the published tables come from a build at " \
+           "2026-12-05 00:00:00 that stopped before recording it" in out
+
+
 def test_changes_are_evaluated_like_for_like_and_nothing_is_written(project, capsys):
     db = project / "warehouse.duckdb"
     before = digest(db)
