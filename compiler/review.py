@@ -503,15 +503,16 @@ def command(args, load) -> int:
     if project is None:
         return EXIT_ERROR
     database = Path(args.database) if args.database else ws.default_database
-    base = None
+    base, with_sql = None, args.sql
     if args.sql:
         try:
             base = load_revision(ws.root, args.base)
         except PlanError as exc:
             print(f"warning: no SQL diff against {args.base}: {exc}", file=sys.stderr)
+            with_sql = False
     try:
         report = compute(project, database, samples=args.samples, base=base, base_label=args.base,
-                         with_sql=args.sql)
+                         with_sql=with_sql)
     except PlanError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -145,6 +145,13 @@ def test_markdown_and_sql_diff(project, capsys):
     assert "+        AND segc_ts > CAST('2026-11-28 00:00:00' AS TIMESTAMP) - INTERVAL '30' DAY" in out
 
 
+def test_no_sql_diff_without_the_base_revision(project, capsys):
+    edit(project, "behavioral.yml", "within: 2w}", "within: 30d}")
+    code, out = plan(project, "--sql", "--base", "no-such-branch", capsys=capsys)
+    assert code == 3
+    assert "warning: no SQL diff against no-such-branch" in out and "@@" not in out
+
+
 def test_scores_lifecycles_and_rfm_compare_by_published_rows(project, capsys):
     edit(project, "scoring.yml", "bins: 5", "bins: 4")
     code, out = plan(project, capsys=capsys)
