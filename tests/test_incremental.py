@@ -8,7 +8,7 @@ start to count, and a build at T1 recomputes only `changed` and must equal the r
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import duckdb
 from hypothesis import HealthCheck, assume, given, settings
@@ -176,18 +176,16 @@ def test_attribute_tests_on_time_are_rechecked_for_contacts_without_new_rows():
         assert builds.members() == {(1, "adults"), (2, "new"), (4, "veterans")}
 
 
-def rebuilt(project: dict, before: Dataset, after: Dataset) -> set:
-    """Membership of an incremental build at AS_OF after a full one at AS_OF − 1 day, checked against the
-    reference at both instants."""
-    t0 = AS_OF - timedelta(days=1)
+def rebuilt(project: dict, before: Dataset, after: Dataset, t0=AS_OF - timedelta(days=1), t1=AS_OF) -> set:
+    """Membership of an incremental build at t1 after a full one at t0, checked against the reference at both."""
     with duckdb.connect() as con:
         load_tables(con, SOURCES, before)
         builds = Builds(compile_project(project, SOURCES), con)
         builds.first(t0)
         assert builds.members() == evaluate(project, SCHEMA, before, t0).membership
         load_tables(con, SOURCES, after)
-        builds.next(t0, AS_OF)
-        assert builds.members() == evaluate(project, SCHEMA, after, AS_OF).membership
+        builds.next(t0, t1)
+        assert builds.members() == evaluate(project, SCHEMA, after, t1).membership
         return builds.members()
 
 
@@ -213,3 +211,16 @@ def test_an_edit_read_through_a_score_recomputes_the_contact():
     before = Dataset(contacts=[{"contact_id": 1, "city": "Warszawa"}], streams=streams)
     after = Dataset(contacts=[{"contact_id": 1, "city": "Kraków"}], streams=streams)
     assert rebuilt(project, before, after) == {(1, "fits")}
+
+
+def test_a_calendar_edge_that_moves_back():
+    """1mo before Mar 29 23:00 is Feb 28 23:00, before Mar 30 01:00 it is Feb 28 01:00 (the day clamped to the
+    month's last): a row at Feb 28 12:00 comes back into the window."""
+    project = {"segments": [{"name": "monthly", "rule": {"event": "page_view", "within": "1mo"}},
+                            {"name": "lapsed", "rule": {"event": "email_open", "last": {"older_than": "1mo"}}}]}
+    feb_28 = datetime(2026, 2, 28, 12)
+    events = [{"contact_id": 1, "occurred_at": feb_28, "event_type": "page_view"},
+              {"contact_id": 2, "occurred_at": feb_28, "event_type": "email_open"}]
+    data = Dataset(contacts=[{"contact_id": 1}, {"contact_id": 2}], streams={"events": events, "orders": []})
+    members = rebuilt(project, data, data, datetime(2026, 3, 29, 23), datetime(2026, 3, 30, 1))
+    assert members == {(1, "monthly")}

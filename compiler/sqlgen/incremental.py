@@ -114,14 +114,17 @@ def _read_by(f, keys) -> exp.Expression | None:
 
 
 def _moved_rows(f) -> exp.Select:
-    """Keys of the stream's rows that some result reads and that entered (T0, T1] or crossed an edge:
-    left the window (T0 − D, T0] of a filter read within D, or passed as_of − D of a first/last test."""
+    """Keys of the stream's rows that some result reads and that entered (T0, T1] or crossed an edge: are
+    between T0 − D and T1 − D for a filter read within D, or for a first/last test of D. The edges are taken in
+    either order: a calendar edge can move back (T0 = Mar 29 23:00 and T1 = Mar 30 01:00 give Feb 28 23:00 and
+    Feb 28 01:00 for 1mo, the day clamped to the month's last), and then rows come back into the window."""
     s, ts = f.stream, exp.column(f.stream.timestamp)
     moved = [all_of(exp.GT(this=ts, expression=previous_as_of()), *filter(None, [_read_by(f, f.reach)]))]
     windows = {d for ds in f.reach.values() for d in ds if d} | f.edges
     for d in sorted(windows, key=str):
-        crossed = all_of(exp.GT(this=ts.copy(), expression=atoms.shift(previous_as_of(), d, -1)),
-                         exp.LTE(this=ts.copy(), expression=atoms.shift(AS_OF.copy(), d, -1)))
+        edges = [atoms.shift(previous_as_of(), d, -1), atoms.shift(AS_OF.copy(), d, -1)]
+        crossed = all_of(exp.GT(this=ts.copy(), expression=exp.func("LEAST", *edges)),
+                         exp.LTE(this=ts.copy(), expression=exp.func("GREATEST", *(e.copy() for e in edges))))
         readers = None if d in f.edges else _read_by(f, {k for k, ds in f.reach.items() if d in ds})
         moved.append(all_of(crossed, readers) if readers is not None else crossed)
     return (exp.select(exp.column(s.contact_key).as_(CID, copy=False)).from_(source_table(s.name))
