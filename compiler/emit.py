@@ -351,7 +351,8 @@ def _incremental_models(project: ir.Project, plan: Plan, dialect: str) -> dict[s
             "-- depends_on: {{ ref('segc_results') }}\n"
             "{{ config(materialized='table', post_hook=\"{{ segc_state_incomplete() }}\") }}\n"
             "{% set resumable %}\n" + render_dbt(incremental.resumable(plan, fingerprint), project, dialect)
-            + "{% endset %}\n{% if segc_resumable(resumable) %}\n{% set segc_previous = segc_previous_as_of() %}\n"
+            + "{% endset %}\n{% if segc_resumable('" + fingerprint + "', resumable) %}\n"
+            + "{% set segc_previous = segc_previous_as_of() %}\n"
             + changed + "{% else %}\n"
             + render_dbt(incremental.everything(project), project, dialect) + "{% endif %}\n"),
         internal + "segc_members.sql": HEADER + _kept_per_contact("contact_id", delta, full),
@@ -359,7 +360,10 @@ def _incremental_models(project: ir.Project, plan: Plan, dialect: str) -> dict[s
             CID, render_dbt(incremental.contact_hashes(project, only), project, dialect),
             render_dbt(incremental.contact_hashes(project), project, dialect),
             "-- depends_on: {{ ref('segc_members') }}\n"),
-        internal + "segc_state.sql": HEADER + "-- depends_on: {{ ref('segc_contact_hashes') }}\n" + render_dbt(
+        internal + "segc_state.sql": HEADER + "-- depends_on: {{ ref('segc_contact_hashes') }}\n"
+        "-- Written after the membership's tests pass: when one fails, the state stays incomplete (segc_changed's\n"
+        "-- post-hook) and the next build recomputes every contact.\n"
+        "-- depends_on: {{ ref('segment_membership') }}\n" + render_dbt(
             incremental.state(plan, fingerprint), project, dialect),
     }
 

@@ -1,14 +1,17 @@
 {#- Incremental membership (settings.incremental): compiler/sqlgen/incremental.py explains the models. -#}
 
-{#- Whether this build can resume from the previous one's state: `check` returns a row when it can. -#}
-{% macro segc_resumable(check) %}
-  {%- if not execute -%}{{ return(false) }}{%- endif -%}
+{#- Whether this build can resume from the previous one's state: not with --full-refresh, and only when the
+    state comes from the same compiled definitions (checked first: a state of other definitions may lack the
+    columns `check` reads, one per stream) and `check` returns a row. -#}
+{% macro segc_resumable(fingerprint, check) %}
+  {%- if not execute or flags.FULL_REFRESH -%}{{ return(false) }}{%- endif -%}
   {%- for name in ('segc_state', 'segc_contact_hashes') -%}
     {%- if adapter.get_relation(database=this.database, schema=this.schema, identifier=name) is none -%}
       {{ return(false) }}
     {%- endif -%}
   {%- endfor -%}
-  {{ return(segc_returns_rows(check)) }}
+  {%- set same = "select 1 from " ~ this.schema ~ ".segc_state where fingerprint = '" ~ fingerprint ~ "'" -%}
+  {{ return(segc_returns_rows(same) and segc_returns_rows(check)) }}
 {% endmacro %}
 
 {#- Post-hook of segc_changed: the state is incomplete until segc_state is rebuilt, so a build that

@@ -98,3 +98,31 @@ def test_a_project_that_ranks_contacts_is_built_in_full(tmp_path):
     assert "models/internal/segc_changed.sql" not in files
     assert "every build recomputes every contact: it depends on RFM 'orders_rfm'" in \
         files["models/segments/segment_membership.sql"]
+
+
+def test_a_failed_rule_test_or_other_definitions_make_the_next_build_recompute_everything(project):
+    ws, db = project
+    audiences = ws.segments_dir / "audiences.yml"
+    definitions = yaml.safe_load(audiences.read_text())
+    on_events = [s for s in definitions["segments"] if "stream" not in str(s["rule"]) and "segment" not in str(s["rule"])]
+    audiences.write_text(yaml.safe_dump({**definitions, "segments": on_events}, sort_keys=False))
+    build(ws, db, T0)
+    assert rows(db, "select count(*) from information_schema.columns where column_name = 'rows_orders'") == [(0,)]
+
+    # a kept row goes wrong: the rule test of the next build fails, so that build leaves the state incomplete
+    [(largest,)] = rows(db, "select segment from segments_internal.segc_members group by 1 order by count(*) desc limit 1")
+    kept = f"select count(*) from segments_internal.segc_members where segment = '{largest}'"
+    with duckdb.connect(str(db)) as con:
+        con.execute(f"delete from segments_internal.segc_members where segment = '{largest}'")
+    add_day(db, T0)
+    failed = run_build(ws, day(1), db, echo=lambda line: None)
+    assert [r["unique_id"].split(".")[2] for r in failed.failures] == [f"assert_segment_{largest}"]
+    assert rows(db, "select complete from segments_internal.segc_state") == [(False,)]
+    build(ws, db, day(1))
+    assert recomputed(db) is None and rows(db, kept)[0][0] > 0
+
+    # a segment on another stream: the state has no count of its rows, and is not resumed
+    audiences.write_text(yaml.safe_dump(definitions, sort_keys=False))
+    add_day(db, day(1))
+    build(ws, db, day(2))
+    assert recomputed(db) is None
