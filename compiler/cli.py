@@ -145,8 +145,8 @@ def run_build(ws: Workspace, as_of: datetime, database: Path | None, select: lis
     _, adapter, _ = scaffold.target_dialect(ws.dbt_dir, target)
     stamp = as_of.isoformat(sep=" ")
     args = ["build", "--vars", json.dumps({"segc_rebuild_history": rebuild_history})]
-    if select:
-        args += ["--select", *select]
+    if select:  # a test runs when each table it reads is selected or upstream of the selection (not just one)
+        args += ["--select", *select, "--indirect-selection", "buildable"]
     if exclude:
         args += ["--exclude", *exclude]
     if full_refresh or rebuild_history:

@@ -42,7 +42,8 @@
 
 {#- Refuse a selection that builds a model without a table it is computed from (through views, which read their
     inputs live): that model would publish, or the change feed and the summary record, the previous build's
-    results under this build's as_of. -#}
+    results under this build's as_of. Refuse one that leaves out a view of the tables it rebuilds (the
+    incremental membership): the view stamps them with the as_of of the build that created it. -#}
 {% macro segc_check_selection() %}
   {%- if execute and flags.WHICH in ('build', 'run') -%}
     {%- set prefix = 'model.' ~ project_name ~ '.' -%}
@@ -62,6 +63,18 @@
       {%- endfor -%}
       {%- set walk.frontier = upstream -%}
     {%- endfor -%}
+    {%- set stamping = [] -%}
+    {%- for id, node in graph.nodes.items() if id.startswith(prefix) and id not in selected_resources
+                                              and node.config.materialized == 'view' -%}
+      {%- if node.depends_on.nodes | select('in', selected_resources) | list -%}
+        {%- do stamping.append(node.name) -%}
+      {%- endif -%}
+    {%- endfor -%}
+    {%- if stamping -%}
+      {{ exceptions.raise_compiler_error("the selection leaves out " ~ (stamping | sort | join(', ')) ~ ", a view "
+         ~ "of tables it rebuilds that stamps them with the build's as_of: it would show this build's rows under "
+         ~ "the previous as_of. Select it too") }}
+    {%- endif -%}
     {%- if missing -%}
       {{ exceptions.raise_compiler_error("the selection leaves out " ~ (missing | sort | join(', '))
          ~ ", which the selected models are computed from: they would publish (or record) what the previous "

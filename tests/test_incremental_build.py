@@ -126,3 +126,8 @@ def test_a_failed_rule_test_or_other_definitions_make_the_next_build_recompute_e
     add_day(db, day(1))
     build(ws, db, day(2))
     assert recomputed(db) is None
+
+    # the membership view stamps the kept members with its build's as_of: a selection must rebuild it with them
+    refused = run_build(ws, day(3), db, exclude=["segment_membership"], echo=lambda line: None)
+    assert refused.returncode != 0 and any("segment_membership, a view of tables it rebuilds" in line
+                                           for line in refused.output)
