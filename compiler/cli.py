@@ -118,6 +118,10 @@ def compile_project(ws: Workspace, target: str | None = None):
     except (scaffold.TargetError, UnportableSQL) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return None
+    blockers = emit.incremental_blockers(project, dialect) if project.settings.incremental else []
+    if blockers:
+        print(f"note: settings.incremental is on, but every build recomputes every contact: {'; '.join(blockers)}",
+              file=sys.stderr)
     return project
 
 

@@ -13,7 +13,7 @@ import yaml
 
 from benchmarks.run import segment_rules
 from compiler import demo_data, emit
-from compiler.cli import run_build
+from compiler.cli import main, run_build
 from compiler.workspace import Workspace
 from test_history import T0, add_day, check, day, membership, rows
 
@@ -90,10 +90,13 @@ def test_incremental_builds_recompute_what_changed_and_stay_correct(project):
     check(db, states)
 
 
-def test_a_project_that_ranks_contacts_is_built_in_full(tmp_path):
+def test_a_project_that_ranks_contacts_is_built_in_full(tmp_path, capsys):
     shutil.copytree(ROOT / "segments", tmp_path / "segments")
     with (tmp_path / "segments" / "sources.yml").open("a") as f:
         f.write("\nsettings:\n  incremental: true\n")
+    assert main(["compile", "--project", str(tmp_path)]) == 0
+    assert "note: settings.incremental is on, but every build recomputes every contact: it depends on RFM " \
+           "'orders_rfm'" in capsys.readouterr().err
     files = emit.render(Workspace(tmp_path).load())
     assert "models/internal/segc_changed.sql" not in files
     assert "every build recomputes every contact: it depends on RFM 'orders_rfm'" in \
