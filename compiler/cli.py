@@ -13,12 +13,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import emit, scaffold
-from .errors import CompileError, did_you_mean, render_json
+from .errors import CompileError, render_json
 from .runner import BuildResult, dbt
 from .sqlgen.relations import UnportableSQL
 from .sqltext import definition_sql
 from .timeutil import now_utc
-from .workspace import Workspace, find
+from .workspace import KINDS, Workspace, find, not_found
 
 DIALECTS = ("duckdb", "postgres", "spark", "databricks", "snowflake", "bigquery", "trino")
 EPILOG = "Exit codes: 0 ok, 1 invalid definitions or failed build, 2 usage error."
@@ -218,12 +218,9 @@ def cmd_sql(args) -> int:
     project = _load(ws)
     if project is None:
         return 1
-    kind, definition = find(project, args.name)
+    kind, definition = find(project, args.name, args.kind)
     if definition is None:
-        names = [d.name for field in ("segments", "scores", "lifecycles", "rfms") for d in getattr(project, field)]
-        hint = did_you_mean(args.name, names)
-        print(f"error: no segment, score, lifecycle or rfm named '{args.name}'" + (f" ({hint})" if hint else ""),
-              file=sys.stderr)
+        print(not_found(project, args.name, args.kind), file=sys.stderr)
         return 1
     print(definition_sql(project, kind, args.name, args.dialect, args.as_of or now_utc()), end="")
     return 0
@@ -346,6 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
                 "Print a standalone query computing one segment (its members), score, lifecycle or RFM model, "
                 "with everything it depends on, against the declared source relations.")
     p.add_argument("name", metavar="NAME")
+    p.add_argument("--kind", choices=[k for k, _ in KINDS],
+                   help="the kind of definition NAME is, when a segment and a score (say) share the name")
     p.add_argument("--dialect", choices=DIALECTS, default="duckdb", help="SQL dialect (default: duckdb)")
     p.add_argument("--as-of", type=parse_as_of, metavar="TS", help="evaluation instant bound into the query")
     p = command("status", cmd_status, "members now and the trend over the last builds",
@@ -384,6 +383,8 @@ def build_parser() -> argparse.ArgumentParser:
                 "Show a segment, score, lifecycle or RFM model: its YAML, owner and tags, size and a sample at the "
                 "latest build, the trend over the last builds, what it depends on and what uses it, and its SQL.")
     p.add_argument("name", metavar="NAME")
+    p.add_argument("--kind", choices=[k for k, _ in KINDS],
+                   help="the kind of definition NAME is, when a segment and a score (say) share the name")
     p.add_argument("--database", metavar="FILE", help="DuckDB file (default: warehouse.duckdb in the project)")
     p.add_argument("--samples", type=natural, default=5, metavar="N", help="sample members (default: 5)")
     p.add_argument("--builds", type=positive, default=10, metavar="N", help="builds in the trend (default: 10)")

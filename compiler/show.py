@@ -16,11 +16,10 @@ from pathlib import Path
 from sqlglot import exp
 
 from . import emit, ir
-from .errors import did_you_mean
 from .review import direct_dependencies
 from .sqltext import definition_sql
 from .timeutil import now_utc
-from .workspace import Workspace, find
+from .workspace import Workspace, find, not_found
 
 SPARKS = "▁▂▃▄▅▆▇█"
 
@@ -124,8 +123,8 @@ def _warehouse(database: Path, project: ir.Project, kind: str, name: str, sample
 
 
 def describe(ws: Workspace, project: ir.Project, name: str, database: Path, *, samples: int = 5, builds: int = 10,
-             with_sql: bool = True, dialect: str = "duckdb") -> dict:
-    kind, d = find(project, name)
+             with_sql: bool = True, dialect: str = "duckdb", kind: str | None = None) -> dict:
+    kind, d = find(project, name, kind)
     key = (kind, name)
     info = {"kind": kind, "name": name, "description": d.description, "owner": d.owner, "tags": list(d.tags),
             "location": str(d.location) if d.location else None, "source": source_text(ws.root, d.location),
@@ -201,16 +200,13 @@ def command(args, load) -> int:
     project = load(ws)
     if project is None:
         return 1
-    kind, _ = find(project, args.name)
+    kind, _ = find(project, args.name, args.kind)
     if kind is None:
-        names = [n for _, n in project.definitions()]
-        hint = did_you_mean(args.name, names)
-        print(f"error: no segment, score, lifecycle or rfm named '{args.name}'" + (f" ({hint})" if hint else ""),
-              file=sys.stderr)
+        print(not_found(project, args.name, args.kind), file=sys.stderr)
         return 1
     database = Path(args.database) if args.database else ws.default_database
     info = describe(ws, project, args.name, database, samples=args.samples, builds=args.builds,
-                    with_sql=not args.no_sql, dialect=args.dialect)
+                    with_sql=not args.no_sql, dialect=args.dialect, kind=kind)
     if args.format == "json":
         print(json.dumps(info, indent=2, default=str))
     else:

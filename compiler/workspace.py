@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import ir
-from .errors import CompileError
+from .errors import CompileError, did_you_mean
 from .loader import load_dir
 from .parse import parse
 from .sqlgen.plan import conditions, references
@@ -46,13 +46,21 @@ class Workspace:
 KINDS = (("segment", "segments"), ("score", "scores"), ("lifecycle", "lifecycles"), ("rfm", "rfms"))
 
 
-def find(project: ir.Project, name: str):
-    """(kind, definition) of the definition called `name`, segments first."""
-    for kind, field in KINDS:
+def find(project: ir.Project, name: str, kind: str | None = None):
+    """(kind, definition) of the definition called `name`, segments first, or of that `kind` only."""
+    for k, field in KINDS:
         for d in getattr(project, field):
-            if d.name == name:
-                return kind, d
+            if d.name == name and kind in (None, k):
+                return k, d
     return None, None
+
+
+def not_found(project: ir.Project, name: str, kind: str | None = None) -> str:
+    """The error for a NAME that `find` does not know, with a "did you mean"."""
+    names = [n for k, n in project.definitions() if kind in (None, k)]
+    hint = did_you_mean(name, names)
+    what = kind or "segment, score, lifecycle or rfm"
+    return f"error: no {what} named '{name}'" + (f" ({hint})" if hint else "")
 
 
 def subset(project: ir.Project, kind: str, name: str) -> ir.Project:

@@ -127,3 +127,21 @@ def test_sql_of_an_unknown_name(tmp_path, capsys):
     main(["init", str(tmp_path)])
     assert main(["sql", "recent_visitor", "--project", str(tmp_path)]) == 1
     assert "did you mean 'recent_visitors'?" in capsys.readouterr().err
+
+
+def test_sql_and_show_of_a_segment_and_a_score_that_share_a_name(tmp_path, capsys):
+    main(["init", str(tmp_path)])
+    (tmp_path / "segments" / "warm.yml").write_text(
+        "segments:\n  - name: warm\n    rule: {event: email_open, within: 7d}\n"
+        "scores:\n  - name: warm\n    rules:\n      - {points: 5, when: {event: page_view}}\n")
+    capsys.readouterr()
+    project = ["--project", str(tmp_path), "--as-of", "2026-11-28"]
+    assert main(["sql", "warm", *project]) == main(["sql", "warm", "--kind", "segment", *project]) == 0
+    segment, same = capsys.readouterr().out.split("WITH contacts AS", 2)[1:]
+    assert main(["sql", "warm", "--kind", "score", *project]) == 0
+    score = capsys.readouterr().out
+    assert segment == same and "email_open" in segment and "'page_view'" in score and "email_open" not in score
+    assert main(["sql", "warm", "--kind", "lifecycle", *project]) == 1
+    assert capsys.readouterr().err == "error: no lifecycle named 'warm'\n"
+    assert main(["show", "warm", "--kind", "score", "--project", str(tmp_path), "--no-sql"]) == 0
+    assert capsys.readouterr().out.startswith("score warm")
