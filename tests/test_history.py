@@ -308,6 +308,8 @@ def test_sync_changes_diff_the_identifiers_of_consecutive_builds(example, states
             changes = history.changes(i > 0).transform(lambda n: exp.to_table(feed) if n == this_table() else n)
             con.execute(f"insert into {feed} {sql(changes, as_of)}" if i else f"create table {feed} as {sql(changes, as_of)}")
             con.execute("insert into segments.segment_summary values (?)", [as_of])
+            con.execute(f"create or replace table segments.sync_{sync.name} as "
+                        f"{sql(history.sync_members(example, sync), as_of)}")  # the mirror, built first
             got = con.execute(sql(history.sync_changes(example, sync), as_of)).fetchall()
             now, then = audience(members), audience(before)
             expected = [(e, *now[e], "entered", as_of) for e in now.keys() - then.keys()] + \

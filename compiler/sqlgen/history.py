@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from .. import ir
+from .. import ir, naming
 from . import atoms
 from .atoms import AS_OF, LATEST_BUILD, NO_BUILD, all_of
 from .relations import joined, ref_table, source_table, this_table
@@ -177,7 +177,8 @@ def sync_members(project: ir.Project, sync: ir.Sync) -> exp.Select:
 def sync_changes(project: ir.Project, sync: ir.Sync) -> exp.Query:
     """The identifiers that entered or left the sync's audience at the latest recorded build (none if it changed
     nothing): the identifiers of the members now against those of the members before it (its entries taken out,
-    its exits put back), so an identifier that another member still holds stays, as it does in the mirror."""
+    its exits put back), so an identifier that another member still holds stays. The identifiers now are the
+    mirror's (`sync_<name>`), read rather than derived again."""
     latest = exp.Subquery(this=exp.select(exp.func("MAX", exp.column("as_of"))).from_(ref_table("segment_summary")))
     changed = (exp.select("contact_id", "change").from_(ref_table("segment_membership_changes")).where(_of_segment(sync))
                .where(exp.EQ(this=exp.column("as_of"), expression=latest.copy())))
@@ -199,7 +200,8 @@ def sync_changes(project: ir.Project, sync: ir.Sync) -> exp.Query:
     query = exp.union(only_in("held_now", "held_before", "entered"), only_in("held_before", "held_now", "exited"),
                       distinct=False)
     ctes = [("members_now", exp.select("contact_id").from_(ref_table("segment_membership")).where(_of_segment(sync))),
-            ("changed_members", changed), ("members_before", before), ("held_now", _sync_rows(project, sync, of("members_now"))),
+            ("changed_members", changed), ("members_before", before),
+            ("held_now", exp.select(sync.identifier, *sync.fields).from_(ref_table(naming.sync_models(sync.name)[0]))),
             ("held_before", _sync_rows(project, sync, of("members_before")))]
     for name, cte in ctes:
         query = query.with_(name, as_=cte, copy=False)

@@ -40,24 +40,7 @@ WITH members_now AS (
     email,
     first_name,
     city
-  FROM (
-    SELECT
-      c.email AS email,
-      c.first_name AS first_name,
-      c.city AS city,
-      ROW_NUMBER() OVER (PARTITION BY c.email ORDER BY c.contact_id) AS segc_rank
-    FROM (
-      SELECT
-        contact_id
-      FROM members_now
-    ) AS m
-    INNER JOIN {{ source('raw', 'contacts') }} AS c
-      ON c.contact_id = m.contact_id
-    WHERE
-      NOT c.email IS NULL
-  ) AS ranked
-  WHERE
-    segc_rank = 1
+  FROM {{ ref('sync_training_newsletter') }}
 ), held_before AS (
   SELECT
     email,
