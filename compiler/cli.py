@@ -111,7 +111,7 @@ def compile_project(ws: Workspace, target: str | None = None):
     project = _load(ws)
     if project is None:
         return None
-    scaffold.write(ws.root)
+    scaffold.write(ws.root, project.settings.schema)
     try:
         _, _, dialect = scaffold.target_dialect(ws.dbt_dir, target)
         emit.write(project, ws.dbt_dir, dialect)
@@ -226,10 +226,10 @@ def cmd_sql(args) -> int:
     return 0
 
 
-def has_summary(con) -> bool:
-    """Whether the DuckDB warehouse holds segments.segment_summary, the record of the builds."""
+def has_summary(con, schema: str) -> bool:
+    """Whether the DuckDB warehouse holds <schema>.segment_summary, the record of the builds."""
     return con.execute("select count(*) from information_schema.tables "
-                       "where table_schema = 'segments' and table_name = 'segment_summary'").fetchone()[0] > 0
+                       "where table_schema = ? and table_name = 'segment_summary'", [schema]).fetchone()[0] > 0
 
 
 def cmd_status(args) -> int:
@@ -248,12 +248,12 @@ def cmd_status(args) -> int:
         print(f"error: cannot open {database} read-only: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 1
     with con:
-        rows = has_summary(con) and con.execute("""
+        summary = f'"{ws.published_schema}".segment_summary'
+        rows = has_summary(con, ws.published_schema) and con.execute(f"""
             select segment, as_of, members, entered, exited from (
               select *, row_number() over (partition by segment order by as_of desc) as recency
-              from segments.segment_summary
-              where segment in (select segment from segments.segment_summary
-                                where as_of = (select max(as_of) from segments.segment_summary)))
+              from {summary}
+              where segment in (select segment from {summary} where as_of = (select max(as_of) from {summary})))
             where recency <= ? order by segment, as_of""", [args.builds]).fetchall()
     if not rows:
         print("no builds recorded yet")

@@ -22,7 +22,7 @@ def run(root: Path, *, contacts: int, events: int, database: Path | None) -> int
     started = time.perf_counter()
     print(f"[1/4] generating {contacts:,} contacts and ~{events:,} events in {database} ...")
     with duckdb.connect(str(database)) as con:
-        if has_summary(con):
+        if has_summary(con, "segments"):
             builds = con.execute("select count(distinct as_of) from segments.segment_summary").fetchone()[0]
             print(f"      replacing the raw tables and the segments schema ({builds} recorded builds of history)")
         counts = demo_data.generate(con, contacts=contacts, events=events, as_of=DEMO_AS_OF)

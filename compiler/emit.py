@@ -313,7 +313,7 @@ INCREMENTAL_DOCS = {
     "segc_changed": "Contacts whose membership may differ from the previous build's (internal; one NULL key: "
                     "every contact).",
     "segc_members": "The members, kept between builds: each build replaces the rows of the changed contacts "
-                    "(internal; read segments.segment_membership).",
+                    "(internal; read segment_membership).",
     "segc_contact_hashes": "Per contact, a hash of the columns some condition reads, as of the previous build, "
                            "to find edited, added and deleted contacts (internal).",
     "segc_state": "What the next build resumes from: as_of, the compiled definitions' fingerprint, whether the "
@@ -421,7 +421,7 @@ def render(project: ir.Project, dialect: str = "duckdb") -> dict[str, str]:
         files[f"models/syncs/{changes}.sql"] = HEADER + render_dbt(history.sync_changes(project, sync), project, dialect)
     unit_tests = [_example_unit_test(project, plan, s, e, dialect) for s in project.segments for e in s.examples]
     internal = {"name": outputs.RESULTS, "description": "Every definition evaluated per contact in one pass "
-                "(internal; read the tables in the segments schema instead).",
+                "(internal; read the published tables instead).",
                 "columns": _results_columns(project, plan)}
     sync_models, exposures = _sync_schema(project)
     kept = [{"name": name, "description": doc} for name, doc in INCREMENTAL_DOCS.items()] if incremental_on else []

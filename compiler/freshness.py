@@ -36,7 +36,7 @@ def _stats(old: str, new: str) -> str:
 def findings(ws: Workspace, project, dialect: str) -> list[Finding]:
     """Every difference between the files `segc compile` would write and the ones on disk."""
     expected = {f"dbt_project/{rel}": text for rel, text in emit.render(project, dialect).items()}
-    expected["dbt_project/dbt_project.yml"] = scaffold.DBT_PROJECT
+    expected["dbt_project/dbt_project.yml"] = scaffold.dbt_project(project.settings.schema)
     expected |= {f"macros/{name}": text for name, text in scaffold.MACROS.items()}
     out = []
     for rel, text in sorted(expected.items()):

@@ -269,6 +269,7 @@ class Settings:
     check_sample_percent: int = 100  # share of contacts the rule-recomputation tests check
     timezone: str = "UTC"  # IANA zone of the sources' wall-clock timestamps (read as UTC after conversion)
     incremental: bool = False  # builds recompute only the contacts whose inputs changed (DuckDB)
+    schema: str = "segments"  # where the published tables land; segc's own tables go in <schema>_internal
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,7 @@ DOCS = {
         "check_sample_percent": "Share of contacts (1-100) the rule-recomputation tests check (default 100).",
         "timezone": "IANA zone of the sources' wall-clock timestamps, e.g. Europe/Warsaw (default UTC).",
         "incremental": "Recompute only the contacts whose data changed since the last build (DuckDB; default false).",
+        "schema": "The schema of the published tables (default segments); segc's own tables go in <schema>_internal.",
     },
     "sources": {"contacts": "The entity: exactly one row per contact.",
                 "streams": "Time-stamped facts about contacts, by name (events, orders, ...)."},
@@ -306,7 +307,8 @@ def schema() -> dict:
     settings = _obj(spec.SETTINGS, "settings", {
         "check_sample_percent": {"type": "integer", "minimum": 1, "maximum": 100},
         "timezone": {"type": "string", "examples": ["UTC", "Europe/Warsaw"]},
-        "incremental": {"type": "boolean"}})
+        "incremental": {"type": "boolean"},
+        "schema": {"type": "string", "pattern": "^[a-z_][a-z0-9_]{0,49}$", "examples": ["segments"]}})
     top_schemas = {"version": {"const": 1}, "settings": settings, "sources": sources,
                    "segments": {"type": "array", "items": segment}, "scores": {"type": "array", "items": score},
                    "lifecycles": {"type": "array", "items": lifecycle}, "rfm": {"type": "array", "items": rfm},

@@ -33,6 +33,7 @@ TYPE_ALIASES = {"str": "string", "text": "string", "varchar": "string", "int": "
 UNIT_WORDS = {"h": "h", "hour": "h", "hr": "h", "d": "d", "day": "d", "w": "w", "week": "w", "wk": "w",
               "m": "mo", "mo": "mo", "month": "mo", "mth": "mo", "y": "y", "year": "y", "yr": "y"}
 QUOTED = {"a number": r"-?[0-9]+(\.[0-9]+)?", "an integer": r"-?[0-9]+", "true or false": r"true|false"}
+SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,49}")  # settings.schema: the same name in every warehouse, unquoted
 ONE_VALUE_OPS = {"eq": "in", "ne": "not_in", "has": "has_any or has_all"}  # given a list: what was meant
 
 
@@ -1029,6 +1030,14 @@ class Parser:
             self.wrong_type(incremental, "'incremental'", "true or false")
         elif incremental is not None:
             values["incremental"] = incremental.value
+        schema = node.get("schema")
+        if schema is not None and self.string(schema, "schema") is not None:
+            if SCHEMA_NAME.fullmatch(schema.value):
+                values["schema"] = schema.value
+            else:
+                self.error("SEG116", f"schema '{schema.value}' is not a lowercase SQL name: letters a-z, digits and "
+                           "underscores, starting with a letter or underscore, at most 50 characters", schema.loc,
+                           "for example marketing_segments")
         return ir.Settings(**values)
 
 

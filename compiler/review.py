@@ -169,27 +169,28 @@ def sql_diff(base: ir.Project | None, project: ir.Project, kind: str, name: str,
 # -- evaluation --------------------------------------------------------------------------------
 
 
-def _tables(con) -> set[str]:
-    return {r[0] for r in con.execute(
-        "select table_name from information_schema.tables where table_schema = 'segments'").fetchall()}
+def _tables(con, schema: str) -> dict[str, str]:
+    """The published tables by name, each with its qualified name."""
+    return {r[0]: f'"{schema}".{r[0]}' for r in con.execute(
+        "select table_name from information_schema.tables where table_schema = ?", [schema]).fetchall()}
 
 
 PUBLISHED_AT = ("segment_membership", "contact_scores", "contact_lifecycle", "contact_rfm", "segment_summary")
 RECORDED_AT = ("segment_membership_changes", "segment_summary")  # what the next build compares its as_of with
 
 
-def _latest_as_of(con, tables: set[str], names=PUBLISHED_AT) -> datetime | None:
-    parts = [f"select max(as_of) as a from segments.{t}" for t in names if t in tables]
+def _latest_as_of(con, tables: dict[str, str], names=PUBLISHED_AT) -> datetime | None:
+    parts = [f"select max(as_of) as a from {tables[t]}" for t in names if t in tables]
     if not parts:
         return None
     return con.execute(f"select max(a) from ({' union all '.join(parts)})").fetchone()[0]
 
 
-def _published_names(con, tables: set[str], kind: str) -> set[str]:
+def _published_names(con, tables: dict[str, str], kind: str) -> set[str]:
     table = PUBLISHED[kind]
     if table not in tables:
         return set()
-    return {r[0] for r in con.execute(f"select distinct {kind} from segments.{table}").fetchall()}
+    return {r[0] for r in con.execute(f"select distinct {kind} from {tables[table]}").fetchall()}
 
 
 def _one(con, sql: str, params=()) -> object:
@@ -201,7 +202,7 @@ def _ids(con, sql: str, params, samples: int) -> list:
 
 
 class Evaluator:
-    def __init__(self, con, small: ir.Project | None, tables: set[str], samples: int):
+    def __init__(self, con, small: ir.Project | None, tables: dict[str, str], samples: int):
         self.con, self.tables, self.samples = con, tables, samples
         self.plan = Plan(small) if small is not None else None
 
@@ -209,7 +210,7 @@ class Evaluator:
         return self.plan.column(kind, name, part)
 
     def segment(self, change: Change) -> None:
-        now = "(select contact_id from segments.segment_membership where segment = ?)" \
+        now = f"(select contact_id from {self.tables['segment_membership']} where segment = ?)" \
             if "segment_membership" in self.tables else "(select null as contact_id where false)"
         now_params = [change.name] if "segment_membership" in self.tables else []
         if change.change == "removed":
@@ -239,7 +240,7 @@ class Evaluator:
             label_col = "segment"
         names = list(cols)
         published = PUBLISHED[kind] in self.tables
-        now = (f"select contact_id, {', '.join(names)} from segments.{PUBLISHED[kind]} where {kind} = $name"
+        now = (f"select contact_id, {', '.join(names)} from {self.tables[PUBLISHED[kind]]} where {kind} = $name"
                if published else
                f"select null as contact_id, {', '.join('null as ' + n for n in names)} where false")
         if in_tree:
@@ -286,9 +287,10 @@ class Evaluator:
         return change
 
 
-def compute(project: ir.Project, database: Path, *, samples: int = 5, base: ir.Project | None = None,
-            base_label: str = "HEAD", with_sql: bool = False) -> PlanReport:
-    """Compare the working tree's definitions with the latest build in `database` (DuckDB)."""
+def compute(project: ir.Project, database: Path, *, schema: str = "segments", samples: int = 5,
+            base: ir.Project | None = None, base_label: str = "HEAD", with_sql: bool = False) -> PlanReport:
+    """Compare the working tree's definitions with the latest build in `database` (DuckDB), whose published
+    tables are in `schema`."""
     import duckdb
 
     if not database.exists():
@@ -298,7 +300,7 @@ def compute(project: ir.Project, database: Path, *, samples: int = 5, base: ir.P
     except duckdb.Error as exc:
         raise PlanError(f"cannot open {database} read-only: {exc}") from None
     try:
-        return _compute(con, project, database, samples, base, base_label, with_sql)
+        return _compute(con, project, database, schema, samples, base, base_label, with_sql)
     except duckdb.Error as exc:  # e.g. a column the branch declares that the warehouse does not have yet
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise PlanError(f"the warehouse cannot evaluate the definitions: {first}") from None
@@ -306,8 +308,8 @@ def compute(project: ir.Project, database: Path, *, samples: int = 5, base: ir.P
         con.close()
 
 
-def _compute(con, project, database, samples, base, base_label, with_sql) -> PlanReport:
-    tables = _tables(con)
+def _compute(con, project, database, schema, samples, base, base_label, with_sql) -> PlanReport:
+    tables = _tables(con, schema)
     latest = _latest_as_of(con, tables)
     notes = []
     if latest is None:
@@ -320,7 +322,7 @@ def _compute(con, project, database, samples, base, base_label, with_sql) -> Pla
             notes.append(f"the latest recorded build is at {recorded}: the published tables come from a build at "
                          f"{latest} that stopped before recording it, and the next build records its own as_of")
     hashes = emit.definition_hashes(project)
-    catalog = dict(con.execute("select segment, definition_hash from segments.segment_catalog").fetchall()) \
+    catalog = dict(con.execute(f"select segment, definition_hash from {tables['segment_catalog']}").fetchall()) \
         if "segment_catalog" in tables else {}
     tree = project.definitions()
 
@@ -340,7 +342,7 @@ def _compute(con, project, database, samples, base, base_label, with_sql) -> Pla
     evaluate |= {k for k in tree if k[0] != "segment"}
     small = subset_of(project, evaluate) if evaluate else None
     if small is not None:
-        sql = render_plain(Plan(small).results(), small, "duckdb", as_of)
+        sql = render_plain(Plan(small).results(), small, "duckdb", as_of, schema)
         con.execute(f"create or replace temp table {SCRATCH} as {sql}")
     ev = Evaluator(con, small, tables, samples)
 
@@ -354,9 +356,9 @@ def _compute(con, project, database, samples, base, base_label, with_sql) -> Pla
         for d in getattr(project, plural):
             c = ev.valued(kind, d.name, True)
             if d.name not in published:
-                c.change, c.reason = "added", f"no rows in segments.{PUBLISHED[kind]}"
+                c.change, c.reason = "added", f"no rows in {schema}.{PUBLISHED[kind]}"
             elif c.affected:
-                c.change, c.reason = "changed", (f"differs from segments.{PUBLISHED[kind]}: the definition, "
+                c.change, c.reason = "changed", (f"differs from {schema}.{PUBLISHED[kind]}: the definition, "
                                                  f"or the source rows up to as_of, changed since the build")
             else:
                 unchanged += 1
@@ -364,7 +366,7 @@ def _compute(con, project, database, samples, base, base_label, with_sql) -> Pla
             changes.append(c)
         for name in sorted(published - {d.name for d in getattr(project, plural)}):
             c = ev.valued(kind, name, False)
-            c.change, c.reason = "removed", f"in segments.{PUBLISHED[kind]}, no longer defined"
+            c.change, c.reason = "removed", f"in {schema}.{PUBLISHED[kind]}, no longer defined"
             changes.append(c)
     if small is not None:
         con.execute(f"drop table {SCRATCH}")
@@ -511,8 +513,8 @@ def command(args, load) -> int:
             print(f"warning: no SQL diff against {args.base}: {exc}", file=sys.stderr)
             with_sql = False
     try:
-        report = compute(project, database, samples=args.samples, base=base, base_label=args.base,
-                         with_sql=with_sql)
+        report = compute(project, database, schema=ws.published_schema, samples=args.samples, base=base,
+                         base_label=args.base, with_sql=with_sql)
     except PlanError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR

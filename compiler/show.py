@@ -68,7 +68,7 @@ def _contacts(con, project: ir.Project) -> int | None:
         return None
 
 
-def _warehouse(database: Path, project: ir.Project, kind: str, name: str, samples: int,
+def _warehouse(database: Path, schema: str, project: ir.Project, kind: str, name: str, samples: int,
                builds: int) -> dict | None:
     import duckdb
 
@@ -80,28 +80,28 @@ def _warehouse(database: Path, project: ir.Project, kind: str, name: str, sample
         return {"error": str(exc)}
     try:
         tables = {r[0] for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'segments'").fetchall()}
+            "select table_name from information_schema.tables where table_schema = ?", [schema]).fetchall()}
         info: dict = {}
         table = {"segment": "segment_membership", "score": "contact_scores", "lifecycle": "contact_lifecycle",
                  "rfm": "contact_rfm"}[kind]
         if table not in tables:
             return {"built": False}
-        info["as_of"] = con.execute(f"select max(as_of) from segments.{table}").fetchone()[0]
+        info["as_of"] = con.execute(f'select max(as_of) from "{schema}".{table}').fetchone()[0]
         info["contacts"] = _contacts(con, project)
-        where = f"from segments.{table} where {kind} = ?"
+        where = f'from "{schema}".{table} where {kind} = ?'
         info["rows"] = con.execute(f"select count(*) {where}", [name]).fetchone()[0]
         info["built"] = info["rows"] > 0 or (kind == "segment" and "segment_catalog" in tables and con.execute(
-            "select count(*) from segments.segment_catalog where segment = ?", [name]).fetchone()[0] > 0)
+            f'select count(*) from "{schema}".segment_catalog where segment = ?', [name]).fetchone()[0] > 0)
         if kind == "segment":
             info["sample"] = [r[0] for r in con.execute(
                 f"select contact_id {where} order by contact_id limit {int(samples)}", [name]).fetchall()]
             if "segment_catalog" in tables:
-                row = con.execute("select definition_hash from segments.segment_catalog where segment = ?",
+                row = con.execute(f'select definition_hash from "{schema}".segment_catalog where segment = ?',
                                   [name]).fetchone()
                 info["hash"] = row[0] if row else None
             if "segment_summary" in tables:
                 info["builds"] = [list(r) for r in con.execute(
-                    "select as_of, members, entered, exited from (select * from segments.segment_summary "
+                    f'select as_of, members, entered, exited from (select * from "{schema}".segment_summary '
                     "where segment = ? order by as_of desc limit ?) order by as_of", [name, builds]).fetchall()]
         else:
             label = {"score": "grade", "lifecycle": "stage", "rfm": "segment"}[kind]
@@ -131,7 +131,7 @@ def describe(ws: Workspace, project: ir.Project, name: str, database: Path, *, s
             "definition_hash": emit.definition_hashes(project)[key],
             "depends_on": sorted(f"{k} {n}" for k, n in direct_dependencies(project)[key]),
             "used_by": dependents(project, key), "database": str(database),
-            "warehouse": _warehouse(database, project, kind, name, samples, builds)}
+            "warehouse": _warehouse(database, ws.published_schema, project, kind, name, samples, builds)}
     if with_sql:
         wh = info["warehouse"] or {}
         as_of = wh.get("as_of") or now_utc()

@@ -11,7 +11,7 @@ IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DURATION_RE = re.compile(r"^([1-9][0-9]*)(h|d|w|mo|y)$")
 
 TOP_LEVEL = ("version", "settings", "sources", "segments", "scores", "lifecycles", "rfm", "syncs")
-SETTINGS = ("check_sample_percent", "timezone", "incremental")
+SETTINGS = ("check_sample_percent", "timezone", "incremental", "schema")
 SOURCES = ("contacts", "streams")
 CONTACTS = ("relation", "key", "key_type", "columns")
 STREAM = ("relation", "contact_key", "timestamp", "event_type", "event_types", "columns")

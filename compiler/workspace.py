@@ -26,6 +26,12 @@ class Workspace:
         return self.root / "dbt_project"
 
     @property
+    def published_schema(self) -> str:
+        """The schema the compiled dbt project publishes into (settings.schema when it was compiled)."""
+        from .scaffold import published_schema
+        return published_schema(self.dbt_dir)
+
+    @property
     def default_database(self) -> Path:
         return self.root / "warehouse.duckdb"
 

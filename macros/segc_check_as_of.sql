@@ -27,7 +27,7 @@
 {% macro segc_latest_build() -%}
   {%- set reads = [] -%}
   {%- for name in ('segment_membership_changes', 'segment_summary') if execute -%}
-    {%- set relation = adapter.get_relation(database=target.database, schema='segments', identifier=name) -%}
+    {%- set relation = adapter.get_relation(database=target.database, schema=var('segc_schema'), identifier=name) -%}
     {%- if relation is not none -%}
       {%- do reads.append('select max(as_of) as as_of from ' ~ relation) -%}
     {%- endif -%}

@@ -272,3 +272,28 @@ def test_results_read_by_one_query_are_a_view(built, tmp_path):
     result = run_build(ws, datetime(2026, 11, 30), copy, echo=lambda line: None)
     assert result.returncode == 0, "\n".join(result.output[-20:])
     assert query(copy, kind) == [("BASE TABLE",)]
+
+
+def test_settings_schema_moves_every_table_and_the_commands_follow(tmp_path, capsys):
+    """`settings.schema` publishes into that schema (segc's own tables into <schema>_internal); a second build
+    finds its history there, and status, show and plan read it."""
+    ws = make_project(tmp_path)
+    (ws.segments_dir / "settings.yml").write_text("settings:\n  schema: marketing\n")
+    db = ws.root / "warehouse.duckdb"
+    with duckdb.connect(str(db)) as con:
+        demo_data.generate(con, contacts=300, events=8_000, as_of=AS_OF)
+    for day in ("2026-11-28", "2026-11-29"):
+        assert main(["build", "--project", str(ws.root), "--as-of", day, "--exclude", "tag:segc_rules"]) == 0
+    schemas = dict(query(db, "select table_schema, count(*) from information_schema.tables group by 1"))
+    assert "segments" not in schemas and "segments_internal" not in schemas
+    assert schemas["marketing"] >= 8 and schemas["marketing_internal"] >= 1
+    assert query(db, "select count(distinct as_of) from marketing.segment_summary") == [(2,)]
+    capsys.readouterr()
+    assert main(["build", "--project", str(ws.root), "--as-of", "2026-11-27"]) == 1  # the history is found there
+    assert "is earlier than the latest recorded build (2026-11-29 00:00:00)" in capsys.readouterr().out
+    assert main(["status", "--project", str(ws.root)]) == 0
+    assert "latest build: 2026-11-29 00:00:00" in capsys.readouterr().out
+    assert main(["show", "abandoned_cart_24h", "--project", str(ws.root)]) == 0
+    assert "latest build  2026-11-29 00:00:00" in capsys.readouterr().out
+    assert main(["plan", "--project", str(ws.root)]) == 0
+    assert "latest build 2026-11-29 00:00:00" in capsys.readouterr().out

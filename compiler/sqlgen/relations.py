@@ -225,9 +225,11 @@ def render_dbt(tree: exp.Expression, project: ir.Project, dialect: str = "duckdb
 
 
 def render_plain(tree: exp.Expression, project: ir.Project, dialect: str, as_of: datetime,
-                 schema: str = "segments", previous: datetime | None = None, latest: datetime = NO_BUILD) -> str:
+                 schema: str | None = None, previous: datetime | None = None, latest: datetime = NO_BUILD) -> str:
     """SQL that runs as is against the declared relations at a fixed as_of (and previous as_of, and the
-    latest recorded build's as_of: none by default)."""
+    latest recorded build's as_of: none by default), reading segc's tables from `schema` (default: the
+    project's published schema)."""
+    schema = schema or project.settings.schema
 
     def bind(node):
         if isinstance(node, exp.Table) and node.name.startswith(_SOURCE):
