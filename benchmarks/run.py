@@ -130,8 +130,8 @@ def models_sql(args: list[str], db: Path, ws: Workspace, as_of: datetime = AS_OF
 
 
 MODELS = ["run", "--select", "segc_results", "segment_membership"]
-INCREMENTAL_MODELS = ["run", "--select", "segc_changed", "segc_members", "segc_contact_hashes", "segc_state",
-                      "segment_membership"]
+INCREMENTAL_MODELS = ["run", "--select", "segc_contacts_now", "segc_streams_now", "segc_changed", "segc_members",
+                      "segc_contact_hashes", "segc_state", "segment_membership"]
 TESTS = ["test", "--select", "tag:segc_rules"]
 # Run dbt under a fresh, small parent: the peak RSS the kernel reports for a child includes the memory
 # of the process it was forked from (here, the one that generated the data).

@@ -314,8 +314,11 @@ INCREMENTAL_DOCS = {
                     "every contact).",
     "segc_members": "The members, kept between builds: each build replaces the rows of the changed contacts "
                     "(internal; read segment_membership).",
-    "segc_contact_hashes": "Per contact, a hash of the columns some condition reads, as of the previous build, "
-                           "to find edited, added and deleted contacts (internal).",
+    "segc_contacts_now": "Per contact, a hash of the columns some condition reads, taken when the build starts "
+                         "(internal).",
+    "segc_streams_now": "This as_of and each stream's row count at it, taken when the build starts (internal).",
+    "segc_contact_hashes": "The contact hashes of the previous build, to find edited, added and deleted contacts "
+                           "(internal).",
     "segc_state": "What the next build resumes from: as_of, the compiled definitions' fingerprint, whether the "
                   "build completed, each stream's row count at as_of (internal).",
 }
@@ -324,12 +327,17 @@ MEMBERSHIP_VIEW = ("-- The kept members (segc_members), stamped with this build'
 INCREMENTAL_OFF = "-- settings.incremental is on, but every build recomputes every contact: {}.\n"
 
 
-def _kept_per_contact(key: str, changed: str, every: str, depends: str = "") -> str:
-    """A table kept across builds: the rows of the changed contacts are replaced by `changed`'s, or all
+SNAPSHOT = ("-- Taken when the build starts, before anything reads the sources (after the examples, the unit tests\n"
+            "-- of segc_results, and the source tests pass): what the next build compares them with.\n"
+            "-- depends_on: {{ ref('segc_results') }}\n")
+
+
+def _kept_members(changed: str, every: str) -> str:
+    """The members, kept across builds: the rows of the changed contacts are replaced by `changed`'s, or all
     rows by `every`'s (first build, --full-refresh, or a previous state that cannot be trusted)."""
-    return (f"-- depends_on: {{{{ ref('segc_changed') }}}}\n{depends}"
+    return ("-- depends_on: {{ ref('segc_changed') }}\n"
             "{{ config(materialized='incremental', incremental_strategy='append', "
-            f"pre_hook=\"{{{{ segc_forget_changed(ref('segc_changed'), '{key}') }}}}\") }}}}\n"
+            "pre_hook=\"{{ segc_forget_changed(ref('segc_changed'), 'contact_id') }}\") }}\n"
             "{% if is_incremental() and not segc_everything_changed(ref('segc_changed')) %}\n"
             + changed + "{% else %}\n" + every + "{% endif %}\n")
 
@@ -345,21 +353,23 @@ def _incremental_models(project: ir.Project, plan: Plan, dialect: str) -> dict[s
     return {
         "models/segments/segment_membership.sql": HEADER + MEMBERSHIP_VIEW + render_dbt(
             outputs.membership_view(), project, dialect),
+        internal + "segc_contacts_now.sql": HEADER + SNAPSHOT + render_dbt(
+            incremental.contact_hashes(project), project, dialect),
+        internal + "segc_streams_now.sql": HEADER + SNAPSHOT + render_dbt(
+            incremental.stream_counts(plan), project, dialect),
         internal + "segc_changed.sql": (
             HEADER + "-- Contacts whose membership may differ from the previous build's; one NULL key: all of them.\n"
-            "-- Built after the examples (unit tests of segc_results) and the source tests pass:\n"
-            "-- depends_on: {{ ref('segc_results') }}\n"
+            "-- depends_on: {{ ref('segc_contacts_now') }} {{ ref('segc_streams_now') }}\n"
             "{{ config(materialized='table', post_hook=\"{{ segc_state_incomplete() }}\") }}\n"
             "{% set resumable %}\n" + render_dbt(incremental.resumable(plan, fingerprint), project, dialect)
             + "{% endset %}\n{% if segc_resumable('" + fingerprint + "', resumable) %}\n"
             + "{% set segc_previous = segc_previous_as_of() %}\n"
             + changed + "{% else %}\n"
             + render_dbt(incremental.everything(project), project, dialect) + "{% endif %}\n"),
-        internal + "segc_members.sql": HEADER + _kept_per_contact("contact_id", delta, full),
-        internal + "segc_contact_hashes.sql": HEADER + _kept_per_contact(
-            CID, render_dbt(incremental.contact_hashes(project, only), project, dialect),
-            render_dbt(incremental.contact_hashes(project), project, dialect),
-            "-- depends_on: {{ ref('segc_members') }}\n"),
+        internal + "segc_members.sql": HEADER + _kept_members(delta, full),
+        internal + "segc_contact_hashes.sql": HEADER + "-- What the next build compares the contacts with, replaced once "
+        "the members are.\n-- depends_on: {{ ref('segc_members') }}\n" + render_dbt(
+            exp.select(exp.Star()).from_(ref_table(incremental.CONTACTS_NOW)), project, dialect),
         internal + "segc_state.sql": HEADER + "-- depends_on: {{ ref('segc_contact_hashes') }}\n"
         "-- Written after the membership's tests pass: when one fails, the state stays incomplete (segc_changed's\n"
         "-- post-hook) and the next build recomputes every contact.\n"

@@ -27,7 +27,7 @@
   {{ return(segc_returns_rows("select 1 from " ~ changed ~ " where segc_cid is null")) }}
 {% endmacro %}
 
-{#- Pre-hook of the tables kept per contact: forget the rows of the contacts about to be recomputed. -#}
+{#- Pre-hook of the kept members: forget the rows of the contacts about to be recomputed. -#}
 {% macro segc_forget_changed(changed, key) %}
   {%- if is_incremental() -%}
     {%- if segc_everything_changed(changed) -%}

@@ -45,23 +45,32 @@ class Builds:
     def table(self, name: str, tree, as_of, previous=None) -> None:
         self.con.execute(f"create or replace table {INTERNAL}.{name} as {self.sql(tree, as_of, previous)}")
 
+    def start(self, as_of) -> None:
+        self.table(incremental.CONTACTS_NOW, incremental.contact_hashes(self.project), as_of)
+        self.table(incremental.STREAMS_NOW, incremental.stream_counts(self.plan), as_of)
+
     def first(self, as_of) -> None:
+        self.start(as_of)
         self.table("segc_members", self.full, as_of)
         self.finish(as_of)
 
     def finish(self, as_of) -> None:
-        self.table("segc_contact_hashes", incremental.contact_hashes(self.project), as_of)
+        self.con.execute(f"create or replace table {INTERNAL}.segc_contact_hashes as "
+                         f"select * from {INTERNAL}.{incremental.CONTACTS_NOW}")
         self.table("segc_state", incremental.state(self.plan, "same"), as_of)
 
     def resumable(self, as_of, fingerprint="same") -> bool:
         return self.con.execute(self.sql(incremental.resumable(self.plan, fingerprint), as_of)).fetchone() is not None
 
-    def next(self, previous, as_of) -> None:
+    def next(self, previous, as_of, meanwhile=lambda: None) -> None:
+        """An incremental build at `as_of`; `meanwhile` changes the sources after it has read them."""
         assert self.resumable(as_of)
+        self.start(as_of)
         self.table("segc_changed", incremental.changed(self.project, self.plan), as_of, previous)
         self.con.execute(f"delete from {INTERNAL}.segc_members where contact_id in "
                          f"(select {CID} from {INTERNAL}.segc_changed)")
         self.con.execute(f"insert into {INTERNAL}.segc_members {self.sql(self.delta, as_of)}")
+        meanwhile()
         self.finish(as_of)
 
     def members(self) -> set:
@@ -224,3 +233,26 @@ def test_a_calendar_edge_that_moves_back():
     data = Dataset(contacts=[{"contact_id": 1}, {"contact_id": 2}], streams={"events": events, "orders": []})
     members = rebuilt(project, data, data, datetime(2026, 3, 29, 23), datetime(2026, 3, 30, 1))
     assert members == {(1, "monthly")}
+
+
+def test_sources_that_change_during_a_build_are_caught_by_the_next():
+    """A contact edited, or a row at or before as_of added, after the build read the sources but before it
+    wrote its state: the next build must not take them as read."""
+    project = {"segments": [{"name": "cracow", "rule": {"attribute": "city", "eq": "Kraków"}},
+                            {"name": "openers", "rule": {"event": "email_open", "within": "7d"}}]}
+    t0, t1, t2 = AS_OF - timedelta(days=2), AS_OF - timedelta(days=1), AS_OF
+    data = Dataset(contacts=[{"contact_id": 1, "city": "Warszawa"}, {"contact_id": 2}],
+                   streams={"events": [], "orders": []})
+    edit = "update raw.contacts set city = 'Kraków' where contact_id = 1"
+    late = "insert into raw.events (contact_id, occurred_at, event_type) values (2, ?, 'email_open')"
+    with duckdb.connect() as con:
+        load_tables(con, SOURCES, data)
+        builds = Builds(compile_project(project, SOURCES), con)
+        builds.first(t0)
+        builds.next(t0, t1, meanwhile=lambda: con.execute(edit))
+        assert builds.members() == set()  # what the build read
+        builds.next(t1, t2)  # resumes, and recomputes the edited contact
+        assert builds.members() == {(1, "cracow")}
+        builds.next(t2, t2, meanwhile=lambda: con.execute(late, [t2 - timedelta(hours=1)]))
+        assert builds.members() == {(1, "cracow")}
+        assert not builds.resumable(t2)  # the row it did not read makes the next build a full one

@@ -13,6 +13,10 @@ previous build (as_of T0, kept in `segc_state`) and this one (T1) they can chang
 The previous state is only trusted when it is complete, comes from the same compiled definitions,
 is not later than T1, and no stream has gained or lost rows at or before T0 (late data); otherwise
 `segc_changed` holds one NULL key, which means "every contact".
+
+What the next build compares with (the contact hashes, the stream counts) is taken first, in
+`segc_contacts_now` and `segc_streams_now`, before anything reads the sources: a source that changes
+during the build then differs from it, so the next build recomputes what this one may have missed.
 """
 
 from __future__ import annotations
@@ -24,10 +28,12 @@ from ..spec import TIME_OPS
 from . import atoms
 from .atoms import AS_OF, PREVIOUS_AS_OF, all_of, any_of
 from .plan import CID, Plan, conditions, leaves, references, row_filters
-from .relations import joined, sibling_table, source_table
+from .relations import joined, ref_table, sibling_table, source_table
 
 STATE = "segc_state"
 HASHES = "segc_contact_hashes"
+CONTACTS_NOW = "segc_contacts_now"
+STREAMS_NOW = "segc_streams_now"
 
 
 def previous_as_of() -> exp.Expression:
@@ -67,17 +73,16 @@ def blockers(project: ir.Project) -> list[str]:
     return sorted(set(reasons))
 
 
-def contact_hashes(project: ir.Project, only: exp.Select | None = None) -> exp.Select:
-    """One hash per contact of the columns the membership reads (an edit there changes it); with
-    `only`, of those contacts. Edits to other columns change no membership and recompute nothing."""
+def contact_hashes(project: ir.Project) -> exp.Select:
+    """One hash per contact of the columns the membership reads (an edit there changes it). Edits to
+    other columns change no membership and recompute nothing."""
     key = project.contacts.key
     reached, _ = _reached(project)
     read = {a.predicate.column for c in reached for a in leaves(c) if isinstance(a, ir.Attribute)}
     columns = [exp.column(key)] + [exp.column(c) for c, _ in project.contacts.columns if c in read and c != key]
-    query = (exp.select(exp.column(key).as_(CID, copy=False), exp.Anonymous(this="HASH", expressions=columns)
-                        .as_("segc_hash", copy=False))
-             .from_(source_table("contacts")).where(atoms.is_not_null(exp.column(key))))
-    return query.where(exp.In(this=exp.column(key), query=only.subquery(copy=True)), copy=False) if only else query
+    return (exp.select(exp.column(key).as_(CID, copy=False), exp.Anonymous(this="HASH", expressions=columns)
+                       .as_("segc_hash", copy=False))
+            .from_(source_table("contacts")).where(atoms.is_not_null(exp.column(key))))
 
 
 def _counted(stream: ir.Stream, until: exp.Expression) -> exp.Select:
@@ -87,13 +92,19 @@ def _counted(stream: ir.Stream, until: exp.Expression) -> exp.Select:
                           atoms.is_not_null(exp.column(stream.contact_key)))))
 
 
+def stream_counts(plan: Plan) -> exp.Select:
+    """This as_of and each stream's row count at it (one row), taken before the build reads the streams."""
+    counts = [exp.Subquery(this=_counted(f.stream, AS_OF.copy())).as_(f"rows_{f.stream.name}", copy=False)
+              for f in plan.read_streams()]
+    return exp.select(exp.cast(AS_OF.copy(), "TIMESTAMP").as_("as_of", copy=False), *counts)
+
+
 def state(plan: Plan, fingerprint: str) -> exp.Select:
     """The row a later build resumes from: this as_of, the definitions, and each stream's row count."""
-    select = [exp.cast(AS_OF.copy(), "TIMESTAMP").as_("as_of", copy=False),
-              atoms.literal(fingerprint).as_("fingerprint", copy=False), exp.true().as_("complete", copy=False)]
-    select += [exp.Subquery(this=_counted(f.stream, AS_OF.copy())).as_(f"rows_{f.stream.name}", copy=False)
-               for f in plan.read_streams()]
-    return exp.select(*select)
+    select = [exp.column("as_of"), atoms.literal(fingerprint).as_("fingerprint", copy=False),
+              exp.true().as_("complete", copy=False)]
+    return exp.select(*select, *(exp.column(f"rows_{f.stream.name}") for f in plan.read_streams())) \
+        .from_(ref_table(STREAMS_NOW))
 
 
 def resumable(plan: Plan, fingerprint: str) -> exp.Select:
@@ -137,7 +148,7 @@ def changed(project: ir.Project, plan: Plan) -> exp.Select:
     parts = [_moved_rows(f) for f in plan.read_streams()]
     on = exp.EQ(this=exp.column(CID, "c"), expression=exp.column(CID, "h"))
     parts.append(exp.select(exp.func("COALESCE", exp.column(CID, "c"), exp.column(CID, "h")).as_(CID, copy=False))
-                 .from_(contact_hashes(project).subquery("c", copy=False))
+                 .from_(ref_table(CONTACTS_NOW).as_("c", copy=False))
                  .join(joined(sibling_table(HASHES).as_("h", copy=False), "full", on=on))
                  .where(exp.NullSafeNEQ(this=exp.column("segc_hash", "c"), expression=exp.column("segc_hash", "h"))))
     reached, _ = _reached(project)
