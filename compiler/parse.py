@@ -34,6 +34,9 @@ UNIT_WORDS = {"h": "h", "hour": "h", "hr": "h", "d": "d", "day": "d", "w": "w", 
               "m": "mo", "mo": "mo", "month": "mo", "mth": "mo", "y": "y", "year": "y", "yr": "y"}
 QUOTED = {"a number": r"-?[0-9]+(\.[0-9]+)?", "an integer": r"-?[0-9]+", "true or false": r"true|false"}
 SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,49}")  # settings.schema: the same name in every warehouse, unquoted
+SYSTEM_SCHEMAS = re.compile(r"information_schema|pg_.*|temp|system|memory")  # the warehouses' own
+RESERVED_PREFIX = "segc_"  # segc's columns and placeholders
+SYNC_NAME_MAX = 63 - len("sync__changes")  # PostgreSQL's 63-character names, for sync_<name>_changes
 ONE_VALUE_OPS = {"eq": "in", "ne": "not_in", "has": "has_any or has_all"}  # given a list: what was meant
 
 
@@ -111,6 +114,7 @@ class Parser:
         self.rfm_segments: dict[str, list[str]] = {}
         self.contacts: ir.Contacts | None = None
         self.streams: dict[str, ir.Stream] = {}
+        self.relations: dict[str, tuple[str, SourceLocation]] = {}  # relation -> (its reader, where declared)
         self.owner: tuple[str, str | None] = ("", None)  # the definition whose conditions are being parsed
 
     # -- reporting and shapes ----------------------------------------------------------------
@@ -239,6 +243,10 @@ class Parser:
                "owner": self.string(node.get("owner"), "'owner'")}
         if tags:
             found = self.strings(node.child("tags"), "'tags'", empty_ok=True) if "tags" in node.value else ()
+            for tag in found or ():
+                if "," in tag.value:
+                    self.error("SEG008", f"invalid tag '{tag.value}': a tag cannot contain ','", tag.loc,
+                               "segment_catalog.tags lists the tags separated by commas; write two tags")
             out["tags"] = tuple(t.value for t in found or ())
         return out
 
@@ -253,6 +261,24 @@ class Parser:
             shape = "schema.table" if dotted else "a SQL identifier: letters, digits and _, not starting with a digit"
             self.error("SEG008", f"invalid {what} '{value}'", node.loc, f"expected {shape}")
             return None
+        if not dotted and value.lower().startswith(RESERVED_PREFIX):
+            self.error("SEG008", f"invalid {what} '{value}': names starting with {RESERVED_PREFIX} are segc's own",
+                       node.loc, "rename the column in a view over the table")
+            return None
+        return value
+
+    def relation(self, node: Node | None, reader: str) -> str | None:
+        """A source's `schema.table`; each relation is read by one source (dbt names a source for its table)."""
+        value = self.identifier(node, "relation", dotted=True)
+        if value is None:
+            return None
+        first = self.relations.get(value.lower())
+        if first is not None:
+            self.error("SEG009", f"relation '{value}' is read by {first[0]} too", node.loc,
+                       f"first at {first[1]}; declare one stream per relation and tell its rows apart with "
+                       "'event' or 'where'")
+            return None
+        self.relations[value.lower()] = (reader, node.loc)
         return value
 
     def columns(self, node: Node | None) -> tuple[tuple[str, str], ...]:
@@ -267,6 +293,10 @@ class Parser:
             if not spec.IDENT_RE.fullmatch(key):
                 self.error("SEG008", f"invalid column name '{key}'", node.key_loc(key),
                            "column names are SQL identifiers: letters, digits and _, not starting with a digit")
+                continue
+            if key.lower().startswith(RESERVED_PREFIX):
+                self.error("SEG008", f"invalid column name '{key}': names starting with {RESERVED_PREFIX} are segc's own",
+                           node.key_loc(key), "rename the column in a view over the table")
                 continue
             child = node.child(key)
             typ = self.string(child, f"type of column '{key}'")
@@ -287,7 +317,7 @@ class Parser:
             self.mapping(c, spec.CONTACTS, ("relation", "key"), "contacts")
             if isinstance(c.value, dict):
                 key_type = self.identifier(c.get("key_type"), "key_type") if c.get("key_type") else None
-                self.contacts = ir.Contacts(self.identifier(c.get("relation"), "relation", dotted=True),
+                self.contacts = ir.Contacts(self.relation(c.get("relation"), "contacts"),
                                             self.identifier(c.get("key"), "key column"), self.columns(c.get("columns")),
                                             key_type and key_type.lower())
         streams = node.get("streams")
@@ -300,11 +330,14 @@ class Parser:
             s = streams.child(name)
             if not spec.NAME_RE.fullmatch(name):
                 self.error("SEG008", f"invalid stream name '{name}'", streams.key_loc(name), _name_hint(name))
+            elif name == "contacts":
+                self.error("SEG008", "a stream cannot be named 'contacts': that name is the contacts source's",
+                           streams.key_loc(name), "name it for what its rows are, e.g. events or orders")
             self.mapping(s, spec.STREAM, ("relation", "contact_key", "timestamp"), f"stream '{name}'")
             if not isinstance(s.value, dict):
                 continue
-            fields = [self.identifier(s.get(k), k, dotted=(k == "relation"))
-                      for k in ("relation", "contact_key", "timestamp")]
+            fields = [self.relation(s.get("relation"), f"stream '{name}'")]
+            fields += [self.identifier(s.get(k), k) for k in ("contact_key", "timestamp")]
             # a wrong event_type column is reported: keep 'event' usable on the stream meanwhile
             event_type = self.identifier(s.get("event_type"), "event_type column") or (
                 "?" if "event_type" in s.value else None)
@@ -930,6 +963,10 @@ class Parser:
 
     def sync(self, node: Node, name: str | None) -> ir.Sync | None:
         self.mapping(node, spec.SYNC, ("name", "segment", "destination", "identifier"), "sync")
+        if name is not None and len(name) > SYNC_NAME_MAX:
+            self.error("SEG008", f"sync name '{name}' is too long: at most {SYNC_NAME_MAX} characters",
+                       node.child("name").loc, f"its table sync_{name}_changes must fit PostgreSQL's 63 characters")
+            name = None
         self.owner = ("sync", name)
         meta = self.meta(node, tags=False)
         segment = self.reference(node, "segment") if "segment" in node.value else None
@@ -996,6 +1033,7 @@ class Parser:
         self.diagnostics.extend(check_cycles(self.refs))
         self.diagnostics.extend(naming.collisions((kind, d) for kind, key in KINDS for d in built[key] if d is not None))
         settings = self.settings(settings_nodes)
+        self.sources_apart(settings.schema)
         if self.diagnostics or self.contacts is None or incomplete:
             raise CompileError(self.diagnostics)
         by_name = {k: tuple(sorted(v, key=lambda d: d.name)) for k, v in built.items()}
@@ -1032,13 +1070,24 @@ class Parser:
             values["incremental"] = incremental.value
         schema = node.get("schema")
         if schema is not None and self.string(schema, "schema") is not None:
-            if SCHEMA_NAME.fullmatch(schema.value):
-                values["schema"] = schema.value
-            else:
+            if not SCHEMA_NAME.fullmatch(schema.value):
                 self.error("SEG116", f"schema '{schema.value}' is not a lowercase SQL name: letters a-z, digits and "
                            "underscores, starting with a letter or underscore, at most 50 characters", schema.loc,
                            "for example marketing_segments")
+            elif SYSTEM_SCHEMAS.fullmatch(schema.value):
+                self.error("SEG116", f"schema '{schema.value}' is the warehouse's own", schema.loc,
+                           "for example marketing_segments")
+            else:
+                values["schema"] = schema.value
         return ir.Settings(**values)
+
+    def sources_apart(self, schema: str) -> None:
+        """No source in the schemas segc writes: a build replaces the tables there."""
+        for relation, (reader, loc) in self.relations.items():
+            if relation.split(".")[-2] in (schema, f"{schema}_internal"):
+                self.error("SEG116", f"the relation of {reader}, '{relation}', is in schema "
+                           f"'{relation.split('.')[-2]}', where segc writes its tables: a build could replace it", loc,
+                           "keep the sources in another schema, or set settings.schema to another name")
 
 
 @functools.cache

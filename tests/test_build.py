@@ -297,3 +297,51 @@ def test_settings_schema_moves_every_table_and_the_commands_follow(tmp_path, cap
     assert "latest build  2026-11-29 00:00:00" in capsys.readouterr().out
     assert main(["plan", "--project", str(ws.root)]) == 0
     assert "latest build 2026-11-29 00:00:00" in capsys.readouterr().out
+
+
+TEXT_AS_WRITTEN = """\
+segments:
+  - name: braces
+    description: "Hi {{ first_name }}, {% raw %} and {# not a comment #}"
+    owner: "{{ owner }}"
+    tags: ["{{ tag }}"]
+    rule: {attribute: city, eq: "{{ 7*7 }}"}
+    examples:
+      - {name: braces, contact: {city: "{{ 7*7 }}"}, expect: member}
+      - {name: computed, contact: {city: "49"}, expect: not_member}
+  - name: placeholder_text
+    rule: {attribute: city, eq: "segc_as_of__"}
+  - name: no_query_runs
+    rule: {attribute: city, eq: '{{ run_query("create table raw.pwned as select 1 as x") }}'}
+  - name: apostrophes
+    rule: {event: "it's"}
+"""
+
+
+def test_user_text_reaches_the_warehouse_as_written(tmp_path):
+    """Values, names of events, descriptions, owners, tags and examples are data, never Jinja or placeholders."""
+    ws = make_project(tmp_path)
+    (ws.segments_dir / "text.yml").write_text(TEXT_AS_WRITTEN)
+    sources = ws.segments_dir / "sources.yml"
+    sources.write_text(sources.read_text().replace("event_types: [page_view,", "event_types: [\"it's\", page_view,"))
+    db = ws.root / "warehouse.duckdb"
+    with duckdb.connect(str(db)) as con:
+        demo_data.generate(con, contacts=300, events=8_000, as_of=AS_OF)
+        con.execute("update raw.contacts set city = case contact_id % 4 when 0 then '{{ 7*7 }}' when 1 then '49' "
+                    "when 2 then 'segc_as_of__' else city end")
+        con.execute("update raw.events set event_type = 'it''s' where contact_id % 5 = 0 and event_type = 'email_open'")
+    result = run_build(ws, AS_OF, db, echo=lambda line: None)
+    assert result.returncode == 0, "\n".join(result.output[-30:])
+    assert not [r for r in result.results if r["status"] == "warn" and "accepted_values" in r["unique_id"]]
+
+    def members(segment):
+        return query(db, f"select count(*) from segments.segment_membership where segment = '{segment}'")[0][0]
+
+    assert members("braces") == query(db, "select count(*) from raw.contacts where city = '{{ 7*7 }}'")[0][0] > 0
+    assert members("placeholder_text") == query(db, "select count(*) from raw.contacts where city = 'segc_as_of__'")[0][0]
+    assert members("no_query_runs") == 0
+    assert members("apostrophes") == query(db, "select count(distinct contact_id) from raw.events "
+                                               "where event_type = 'it''s' and occurred_at <= '2026-11-28'")[0][0] > 0
+    assert query(db, "select count(*) from information_schema.tables where table_name = 'pwned'") == [(0,)]
+    assert query(db, "select description, owner, tags from segments.segment_catalog where segment = 'braces'") == [
+        ("Hi {{ first_name }}, {% raw %} and {# not a comment #}", "{{ owner }}", "{{ tag }}")]

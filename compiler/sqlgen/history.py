@@ -161,7 +161,7 @@ def _sync_rows(project: ir.Project, sync: ir.Sync, members: exp.Select, extra=()
         .join(joined(source_table("contacts").as_("c", copy=False), "inner", on=exp.EQ(this=exp.column(key, "c"),
                                                          expression=exp.column("contact_id", "m"))))
         .where(atoms.is_not_null(exp.column(sync.identifier, "c"))))
-    return (exp.select(*columns, *(e.alias_or_name for e in extra)).from_(ranked.subquery("ranked"))
+    return (exp.select(*map(exp.column, columns), *(e.alias_or_name for e in extra)).from_(ranked.subquery("ranked"))
             .where(exp.EQ(this=exp.column("segc_rank"), expression=exp.Literal.number(1))))
 
 
@@ -191,7 +191,7 @@ def sync_changes(project: ir.Project, sync: ir.Sync) -> exp.Query:
     before = exp.union(of("members_now").where(entered), of("changed_members", "exited"), distinct=False)
 
     def only_in(side: str, other: str, change: str) -> exp.Select:
-        held = exp.select(sync.identifier).from_(other)
+        held = exp.select(exp.column(sync.identifier)).from_(other)
         return (exp.select(*(exp.column(c) for c in (sync.identifier, *sync.fields)),
                            atoms.literal(change).as_("change", copy=False),
                            exp.cast(latest.copy(), "TIMESTAMP").as_("as_of", copy=False))
@@ -201,7 +201,8 @@ def sync_changes(project: ir.Project, sync: ir.Sync) -> exp.Query:
                       distinct=False)
     ctes = [("members_now", exp.select("contact_id").from_(ref_table("segment_membership")).where(_of_segment(sync))),
             ("changed_members", changed), ("members_before", before),
-            ("held_now", exp.select(sync.identifier, *sync.fields).from_(ref_table(naming.sync_models(sync.name)[0]))),
+            ("held_now", exp.select(*map(exp.column, (sync.identifier, *sync.fields)))
+             .from_(ref_table(naming.sync_models(sync.name)[0]))),
             ("held_before", _sync_rows(project, sync, of("members_before")))]
     for name, cte in ctes:
         query = query.with_(name, as_=cte, copy=False)

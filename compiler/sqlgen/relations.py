@@ -6,6 +6,7 @@ Trees name dbt sources and models through reserved table names; `render` turns t
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime
 
@@ -203,8 +204,35 @@ def localize(tree: exp.Expression, project: ir.Project) -> exp.Expression:
     return tree.transform(wrap)
 
 
+# In a string literal: what Jinja would evaluate, or the placeholder substitution replace.
+_UNSAFE = re.compile(r"\{[{%#]|segc_")
+_SPLIT = re.compile(r"(?<=\{)(?=[{%#])|(?<=seg)(?=c_)")
+_last_checked: list = [None, False]  # (project, whether some text of it is unsafe): render_dbt runs many times
+
+
+def _text_unsafe(project: ir.Project) -> bool:
+    """Whether some text of the project (a value, a name, a description) holds what _UNSAFE finds."""
+    if _last_checked[0] is not project:
+        _last_checked[:] = [project, bool(_UNSAFE.search(repr(project)))]
+    return _last_checked[1]
+
+
+def _literal_kept(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.Literal) and node.is_string and _UNSAFE.search(node.this):
+        parts = [exp.Literal.string(part) for part in _SPLIT.split(node.this)]
+        return exp.paren(functools.reduce(lambda a, b: exp.DPipe(this=a, expression=b), parts))
+    return node
+
+
+def literals_kept(tree: exp.Expression) -> exp.Expression:
+    """`tree` with each string literal that Jinja (however often dbt renders it) or the placeholder substitution
+    would change written as a concatenation of parts neither touches: 'Hi {{ name }}' as ('Hi {' || '{ name }}')."""
+    return tree.transform(_literal_kept)
+
+
 def render_dbt(tree: exp.Expression, project: ir.Project, dialect: str = "duckdb") -> str:
-    """SQL for a dbt model: sources, refs and as_of become Jinja calls."""
+    """SQL for a dbt model: sources, refs and as_of become Jinja calls; user text in string literals reaches
+    the warehouse as written."""
 
     def jinja(match: re.Match) -> str:
         if match.group(1) == _SOURCE:
@@ -221,7 +249,8 @@ def render_dbt(tree: exp.Expression, project: ir.Project, dialect: str = "duckdb
             return "{{ segc_latest_build() }}"
         return "{{ segc_as_of() }}"
 
-    return _TOKEN.sub(jinja, to_sql(localize(tree, project), dialect)) + "\n"
+    sql = to_sql(localize(literals_kept(tree) if _text_unsafe(project) else tree, project), dialect)
+    return _TOKEN.sub(jinja, sql) + "\n"
 
 
 def render_plain(tree: exp.Expression, project: ir.Project, dialect: str, as_of: datetime,
