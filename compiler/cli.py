@@ -18,7 +18,7 @@ from .runner import BuildResult, dbt
 from .sqlgen.relations import UnportableSQL
 from .sqltext import definition_sql
 from .timeutil import now_utc
-from .workspace import KINDS, Workspace, find, not_found
+from .workspace import KINDS, Workspace, find, not_found, published_tables
 
 DIALECTS = ("duckdb", "postgres", "spark", "databricks", "snowflake", "bigquery", "trino")
 EPILOG = "Exit codes: 0 ok, 1 invalid definitions or failed build, 2 usage error."
@@ -226,12 +226,6 @@ def cmd_sql(args) -> int:
     return 0
 
 
-def has_summary(con, schema: str) -> bool:
-    """Whether the DuckDB warehouse holds <schema>.segment_summary, the record of the builds."""
-    return con.execute("select count(*) from information_schema.tables "
-                       "where table_schema = ? and table_name = 'segment_summary'", [schema]).fetchone()[0] > 0
-
-
 def cmd_status(args) -> int:
     import duckdb
 
@@ -248,8 +242,8 @@ def cmd_status(args) -> int:
         print(f"error: cannot open {database} read-only: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 1
     with con:
-        summary = f'"{ws.published_schema}".segment_summary'
-        rows = has_summary(con, ws.published_schema) and con.execute(f"""
+        summary = published_tables(con, ws.published_schema).get("segment_summary")
+        rows = summary and con.execute(f"""
             select segment, as_of, members, entered, exited from (
               select *, row_number() over (partition by segment order by as_of desc) as recency
               from {summary}
@@ -354,7 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("demo", cmd_demo, "generate sample data and run the whole pipeline",
                 "Generate a realistic Polish shop (contacts, web and email events, orders) in DuckDB, "
                 "build the demo definitions in segments/ and print a summary. It replaces the raw tables and the "
-                "segments schema of that database, recorded history included: point --database elsewhere to keep them.")
+                "published schemas of that database (settings.schema, default segments, and its _internal one), "
+                "recorded history included: point --database elsewhere to keep them.")
     p.add_argument("--contacts", type=positive, default=10_000, help="number of contacts (default: 10000)")
     p.add_argument("--events", type=positive, default=500_000, help="number of events (default: 500000)")
     p.add_argument("--database", metavar="FILE", help="DuckDB file (default: warehouse.duckdb in the project)")

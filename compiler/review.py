@@ -30,7 +30,7 @@ from .sqlgen.plan import RFM_COLUMNS, Plan, conditions, references
 from .sqlgen.relations import render_plain
 from .sqltext import definition_sql
 from .timeutil import now_utc
-from .workspace import KINDS, Workspace, subset
+from .workspace import KINDS, Workspace, published_tables, subset
 
 SCRATCH = "segc_plan_results"  # TEMP table of the read-only connection
 EXIT_NO_CHANGES, EXIT_ERROR, EXIT_CHANGES = 0, 1, 3
@@ -169,12 +169,6 @@ def sql_diff(base: ir.Project | None, project: ir.Project, kind: str, name: str,
 # -- evaluation --------------------------------------------------------------------------------
 
 
-def _tables(con, schema: str) -> dict[str, str]:
-    """The published tables by name, each with its qualified name."""
-    return {r[0]: f'"{schema}".{r[0]}' for r in con.execute(
-        "select table_name from information_schema.tables where table_schema = ?", [schema]).fetchall()}
-
-
 PUBLISHED_AT = ("segment_membership", "contact_scores", "contact_lifecycle", "contact_rfm", "segment_summary")
 RECORDED_AT = ("segment_membership_changes", "segment_summary")  # what the next build compares its as_of with
 
@@ -309,7 +303,7 @@ def compute(project: ir.Project, database: Path, *, schema: str = "segments", sa
 
 
 def _compute(con, project, database, schema, samples, base, base_label, with_sql) -> PlanReport:
-    tables = _tables(con, schema)
+    tables = published_tables(con, schema)
     latest = _latest_as_of(con, tables)
     notes = []
     if latest is None:
@@ -512,12 +506,17 @@ def command(args, load) -> int:
         except PlanError as exc:
             print(f"warning: no SQL diff against {args.base}: {exc}", file=sys.stderr)
             with_sql = False
+    schema = ws.published_schema
     try:
-        report = compute(project, database, schema=ws.published_schema, samples=args.samples, base=base,
+        report = compute(project, database, schema=schema, samples=args.samples, base=base,
                          base_label=args.base, with_sql=with_sql)
     except PlanError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    if project.settings.schema != schema:
+        report.notes.append(f"settings.schema moves the published tables from {schema} to {project.settings.schema}: "
+                            f"the next build starts a new history there (every member enters), and {schema} stays "
+                            "as it is")
     text = RENDER[args.format](report)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")

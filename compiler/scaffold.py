@@ -6,6 +6,7 @@ existing profile), so a checkout always builds with the macros that match this c
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -129,13 +130,15 @@ def dbt_project(schema: str = "segments") -> str:
     return _DBT_PROJECT.replace("{schema}", schema)
 
 
-def published_schema(dbt_dir: Path) -> str:
-    """The schema the compiled project publishes into (`segments` before the first compile)."""
+def compiled_schema(dbt_dir: Path) -> str | None:
+    """The schema the compiled project publishes into; None without a readable dbt_project.yml that names one."""
     try:
-        text = (dbt_dir / "dbt_project.yml").read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return "segments"
-    return str(((yaml.safe_load(text) or {}).get("vars") or {}).get("segc_schema", "segments"))
+        data = yaml.safe_load((dbt_dir / "dbt_project.yml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    found = (data.get("vars") or {}) if isinstance(data, dict) else {}
+    schema = found.get("segc_schema") if isinstance(found, dict) else None
+    return schema if isinstance(schema, str) and re.fullmatch(r"[a-z_][a-z0-9_]*", schema) else None
 
 
 def write(root: Path, schema: str = "segments") -> None:

@@ -19,7 +19,7 @@ from . import emit, ir
 from .review import direct_dependencies
 from .sqltext import definition_sql
 from .timeutil import now_utc
-from .workspace import Workspace, find, not_found
+from .workspace import Workspace, find, not_found, published_tables
 
 SPARKS = "▁▂▃▄▅▆▇█"
 
@@ -79,29 +79,28 @@ def _warehouse(database: Path, schema: str, project: ir.Project, kind: str, name
     except duckdb.Error as exc:
         return {"error": str(exc)}
     try:
-        tables = {r[0] for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = ?", [schema]).fetchall()}
+        tables = published_tables(con, schema)
         info: dict = {}
         table = {"segment": "segment_membership", "score": "contact_scores", "lifecycle": "contact_lifecycle",
                  "rfm": "contact_rfm"}[kind]
         if table not in tables:
             return {"built": False}
-        info["as_of"] = con.execute(f'select max(as_of) from "{schema}".{table}').fetchone()[0]
+        info["as_of"] = con.execute(f"select max(as_of) from {tables[table]}").fetchone()[0]
         info["contacts"] = _contacts(con, project)
-        where = f'from "{schema}".{table} where {kind} = ?'
+        where = f"from {tables[table]} where {kind} = ?"
         info["rows"] = con.execute(f"select count(*) {where}", [name]).fetchone()[0]
         info["built"] = info["rows"] > 0 or (kind == "segment" and "segment_catalog" in tables and con.execute(
-            f'select count(*) from "{schema}".segment_catalog where segment = ?', [name]).fetchone()[0] > 0)
+            f"select count(*) from {tables['segment_catalog']} where segment = ?", [name]).fetchone()[0] > 0)
         if kind == "segment":
             info["sample"] = [r[0] for r in con.execute(
                 f"select contact_id {where} order by contact_id limit {int(samples)}", [name]).fetchall()]
             if "segment_catalog" in tables:
-                row = con.execute(f'select definition_hash from "{schema}".segment_catalog where segment = ?',
+                row = con.execute(f"select definition_hash from {tables['segment_catalog']} where segment = ?",
                                   [name]).fetchone()
                 info["hash"] = row[0] if row else None
             if "segment_summary" in tables:
                 info["builds"] = [list(r) for r in con.execute(
-                    f'select as_of, members, entered, exited from (select * from "{schema}".segment_summary '
+                    f"select as_of, members, entered, exited from (select * from {tables['segment_summary']} "
                     "where segment = ? order by as_of desc limit ?) order by as_of", [name, builds]).fetchall()]
         else:
             label = {"score": "grade", "lifecycle": "stage", "rfm": "segment"}[kind]

@@ -27,9 +27,18 @@ class Workspace:
 
     @property
     def published_schema(self) -> str:
-        """The schema the compiled dbt project publishes into (settings.schema when it was compiled)."""
-        from .scaffold import published_schema
-        return published_schema(self.dbt_dir)
+        """The schema the warehouse was last compiled to publish into; before a compile (or when dbt_project.yml
+        cannot tell), the definitions' settings.schema."""
+        from .scaffold import compiled_schema
+        return compiled_schema(self.dbt_dir) or self.defined_schema
+
+    @property
+    def defined_schema(self) -> str:
+        """settings.schema of the definitions (`segments` when they cannot be loaded)."""
+        try:
+            return self.load().settings.schema
+        except (CompileError, FileNotFoundError):
+            return ir.Settings.schema
 
     @property
     def default_database(self) -> Path:
@@ -82,3 +91,12 @@ def subset(project: ir.Project, kind: str, name: str) -> ir.Project:
         todo += [ref for c in conditions(d) for ref in references(c)]
     kept = {f: tuple(d for d in getattr(project, f) if (k, d.name) in keep) for k, f in KINDS}
     return dataclasses.replace(project, **kept, syncs=())
+
+
+def published_tables(con, schema: str) -> dict[str, str]:
+    """The tables of `schema` in a DuckDB warehouse, each with its name qualified by the database (a schema
+    may share its name with a database attached there)."""
+    database = con.execute("select current_database()").fetchone()[0]
+    rows = con.execute("select table_name from information_schema.tables where table_catalog = ? and table_schema = ?",
+                       [database, schema]).fetchall()
+    return {name: f'"{database}"."{schema}"."{name}"' for (name,) in rows}

@@ -276,28 +276,36 @@ def test_results_read_by_one_query_are_a_view(built, tmp_path):
 
 def test_settings_schema_moves_every_table_and_the_commands_follow(tmp_path, capsys):
     """`settings.schema` publishes into that schema (segc's own tables into <schema>_internal); a second build
-    finds its history there, and status, show and plan read it."""
+    finds its history there, and status, show and plan read it, in a database file of the same name too."""
     ws = make_project(tmp_path)
     (ws.segments_dir / "settings.yml").write_text("settings:\n  schema: marketing\n")
-    db = ws.root / "warehouse.duckdb"
+    db = ws.root / "marketing.duckdb"  # DuckDB names the database 'marketing' too
     with duckdb.connect(str(db)) as con:
         demo_data.generate(con, contacts=300, events=8_000, as_of=AS_OF)
+    where = ["--project", str(ws.root), "--database", str(db)]
     for day in ("2026-11-28", "2026-11-29"):
-        assert main(["build", "--project", str(ws.root), "--as-of", day, "--exclude", "tag:segc_rules"]) == 0
+        assert main(["build", *where, "--as-of", day, "--exclude", "tag:segc_rules"]) == 0
     schemas = dict(query(db, "select table_schema, count(*) from information_schema.tables group by 1"))
     assert "segments" not in schemas and "segments_internal" not in schemas
     assert schemas["marketing"] >= 8 and schemas["marketing_internal"] >= 1
-    assert query(db, "select count(distinct as_of) from marketing.segment_summary") == [(2,)]
+    assert query(db, "select count(distinct as_of) from marketing.marketing.segment_summary") == [(2,)]
     capsys.readouterr()
-    assert main(["build", "--project", str(ws.root), "--as-of", "2026-11-27"]) == 1  # the history is found there
+    assert main(["build", *where, "--as-of", "2026-11-27"]) == 1  # the history is found there
     assert "is earlier than the latest recorded build (2026-11-29 00:00:00)" in capsys.readouterr().out
-    assert main(["status", "--project", str(ws.root)]) == 0
+    assert main(["status", *where]) == 0
     assert "latest build: 2026-11-29 00:00:00" in capsys.readouterr().out
-    assert main(["show", "abandoned_cart_24h", "--project", str(ws.root)]) == 0
+    assert main(["show", "abandoned_cart_24h", *where]) == 0
     assert "latest build  2026-11-29 00:00:00" in capsys.readouterr().out
-    assert main(["plan", "--project", str(ws.root)]) == 0
+    assert main(["plan", *where]) == 0
     assert "latest build 2026-11-29 00:00:00" in capsys.readouterr().out
-
+    (ws.dbt_dir / "dbt_project.yml").unlink()  # not compiled: the definitions say where
+    assert main(["status", *where]) == 0
+    assert "latest build: 2026-11-29 00:00:00" in capsys.readouterr().out
+    (ws.segments_dir / "settings.yml").write_text("settings:\n  schema: audiences\n")
+    assert main(["compile", "--project", str(ws.root)]) == 0
+    (ws.segments_dir / "settings.yml").write_text("settings:\n  schema: elsewhere\n")
+    main(["plan", *where])
+    assert "settings.schema moves the published tables from audiences to elsewhere" in capsys.readouterr().out
 
 TEXT_AS_WRITTEN = """\
 segments:
