@@ -173,3 +173,32 @@ def test_unknown_target_is_a_clear_error(tmp_path, capsys):
     assert main(["compile", "--project", str(tmp_path), "--target", "oracle"]) == 1
     err = capsys.readouterr().err
     assert "no target 'oracle'" in err and "duckdb, postgres, spark" in err
+
+
+@pytest.mark.postgres
+def test_names_that_read_as_sql_or_keep_their_case_on_postgres(postgres_server, tmp_path, capsys):
+    """A key named `user` (PostgreSQL's current user, unquoted), columns `order`, `group` and `when`, and a column
+    created as "FirstName" are each read as the column: the generated SQL and dbt's tests quote them."""
+    sources = {"contacts": {"relation": "crm.contacts", "key": "user",
+                            "columns": {"order": "string", "FirstName": "string"}},
+               "streams": {"events": {"relation": "crm.events", "contact_key": "user", "timestamp": "when",
+                                      "event_type": "group", "event_types": ["open", "click"]}}}
+    definitions = {"segments": [{"name": "ordered", "rule": {"attribute": "order", "eq": "x"}},
+                                {"name": "anns", "rule": {"attribute": "FirstName", "eq": "Ann"}},
+                                {"name": "openers", "rule": {"event": "open", "within": "7d"}}],
+                   "syncs": [{"name": "crm", "segment": "anns", "destination": "crm", "identifier": "FirstName",
+                              "fields": ["order"]}]}
+    write_project(tmp_path, sources, definitions)
+    engine = postgres_server.engine("segc_names")
+    engine.execute(['CREATE SCHEMA IF NOT EXISTS crm',
+                    'CREATE TABLE crm.contacts ("user" BIGINT, "order" TEXT, "FirstName" TEXT)',
+                    "INSERT INTO crm.contacts VALUES (1, 'x', 'Ann'), (2, 'y', 'Ann'), (3, 'x', 'Bob')",
+                    'CREATE TABLE crm.events ("user" BIGINT, "when" TIMESTAMP, "group" TEXT)',
+                    "INSERT INTO crm.events VALUES (2, '2026-03-30 00:00:00', 'open'), (3, '2026-03-01 00:00:00', 'open')"])
+    with engine.environment():
+        code = main(["build", "--project", str(tmp_path), "--target", "postgres", "--as-of", "2026-03-31T12:00:00"])
+    out = capsys.readouterr().out
+    assert code == 0 and "0 failed" in out, out
+    assert sorted(engine.query("SELECT segment, contact_id FROM segments.segment_membership")) == [
+        ("anns", 1), ("anns", 2), ("openers", 2), ("ordered", 1), ("ordered", 3)]
+    assert engine.query('SELECT "FirstName", "order" FROM segments.sync_crm') == [("Ann", "x")]

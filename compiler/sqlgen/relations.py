@@ -207,14 +207,60 @@ def localize(tree: exp.Expression, project: ir.Project) -> exp.Expression:
 # In a string literal: what Jinja would evaluate, or the placeholder substitution replace.
 _UNSAFE = re.compile(r"\{[{%#]|segc_")
 _SPLIT = re.compile(r"(?<=\{)(?=[{%#])|(?<=seg)(?=c_)")
-_last_checked: list = [None, False]  # (project, whether some text of it is unsafe): render_dbt runs many times
+# Words that read as SQL rather than as a column name, unquoted, in some warehouse (besides each dialect's keywords).
+_RESERVED = frozenset("""all analyse analyze and any as asc asymmetric between both by case cast check collate column
+constraint create cross current_catalog current_date current_role current_schema current_time current_timestamp
+current_user default deferrable desc distinct do else end except exists false fetch for foreign from full grant group
+having in initially inner intersect interval into is join lateral leading left like limit localtime localtimestamp
+natural not null offset on only or order outer over partition placing primary references returning right select
+session_user some symmetric table then to trailing true union unique user using values variadic when where window
+with""".split())
+_PLAIN = re.compile(r"[a-z_][a-z0-9_]*")
 
 
-def _text_unsafe(project: ir.Project) -> bool:
-    """Whether some text of the project (a value, a name, a description) holds what _UNSAFE finds."""
-    if _last_checked[0] is not project:
-        _last_checked[:] = [project, bool(_UNSAFE.search(repr(project)))]
-    return _last_checked[1]
+@functools.cache
+def _keywords(dialect: str) -> frozenset[str]:
+    return frozenset(k.lower() for k in sqlglot.Dialect.get_or_raise(dialect).tokenizer_class.KEYWORDS if k.isidentifier())
+
+
+def needs_quotes(name: str, dialect: str) -> bool:
+    """Whether a declared name (a column, a schema, a table) must be quoted to be read as itself: a reserved word
+    (`order`, `user`), or not lowercase (`FirstName`). Snowflake folds unquoted names to upper case, so quoting
+    there would change which column is meant: names are left as written."""
+    return dialect != "snowflake" and (not _PLAIN.fullmatch(name) or name in _RESERVED or name in _keywords(dialect))
+
+
+def _declared_names(project: ir.Project) -> set[str]:
+    """Every column, key, schema and table name the definitions declare."""
+    names = {project.contacts.key, *(c for c, _ in project.contacts.columns), *project.contacts.relation.split(".")}
+    for s in project.streams:
+        names |= {s.contact_key, s.timestamp, s.event_type, *(c for c, _ in s.columns), *s.relation.split(".")}
+    return names - {None}
+
+
+_last_checked: list = [None, "", False, frozenset()]  # project, dialect, text unsafe, names to quote
+
+
+def _checked(project: ir.Project, dialect: str) -> tuple[bool, frozenset[str]]:
+    """(whether some text of the project holds what _UNSAFE finds, the declared names that need quotes), worked
+    out once for a project and dialect: render_dbt runs many times for one."""
+    if _last_checked[0] is not project or _last_checked[1] != dialect:
+        quoted = frozenset(n for n in _declared_names(project) if needs_quotes(n, dialect))
+        _last_checked[:] = [project, dialect, bool(_UNSAFE.search(repr(project))), quoted]
+    return _last_checked[2], _last_checked[3]
+
+
+def _quoted(tree: exp.Expression, names: frozenset[str]) -> exp.Expression:
+    """`tree` with the identifiers spelled as one of `names` quoted."""
+    if not names:
+        return tree
+
+    def quote(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Identifier) and not node.quoted and node.this in names:
+            node.set("quoted", True)
+        return node
+
+    return tree.transform(quote)
 
 
 def _literal_kept(node: exp.Expression) -> exp.Expression:
@@ -249,7 +295,8 @@ def render_dbt(tree: exp.Expression, project: ir.Project, dialect: str = "duckdb
             return "{{ segc_latest_build() }}"
         return "{{ segc_as_of() }}"
 
-    sql = to_sql(localize(literals_kept(tree) if _text_unsafe(project) else tree, project), dialect)
+    unsafe, names = _checked(project, dialect)
+    sql = to_sql(_quoted(localize(literals_kept(tree) if unsafe else tree, project), names), dialect)
     return _TOKEN.sub(jinja, sql) + "\n"
 
 
@@ -274,4 +321,4 @@ def render_plain(tree: exp.Expression, project: ir.Project, dialect: str, as_of:
             return literal(latest)
         return node
 
-    return to_sql(localize(tree, project).transform(bind), dialect) + "\n"
+    return to_sql(_quoted(localize(tree, project).transform(bind), _checked(project, dialect)[1]), dialect) + "\n"
