@@ -179,6 +179,10 @@ class Parser:
             shown = f"'{value}'" if value.isprintable() else repr(value)  # 'abc\n', not a line break
             self.error("SEG008", f"invalid {kind} name {shown}", node.loc, _name_hint(value))
             return None
+        if value.startswith(RESERVED_PREFIX):
+            self.error("SEG008", f"invalid {kind} name '{value}': names starting with {RESERVED_PREFIX} are segc's own",
+                       node.loc, f"for example '{value[len(RESERVED_PREFIX):].strip('_') or kind}'")
+            return None
         if seen is not None:
             if value in seen:
                 self.error("SEG009", f"duplicate {kind} name '{value}'", node.loc, f"first defined at {seen[value]}")

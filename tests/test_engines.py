@@ -184,7 +184,9 @@ def test_names_that_read_as_sql_or_keep_their_case_on_postgres(postgres_server, 
                "streams": {"events": {"relation": "crm.events", "contact_key": "user", "timestamp": "when",
                                       "event_type": "group", "event_types": ["open", "click"]}}}
     definitions = {"segments": [{"name": "ordered", "rule": {"attribute": "order", "eq": "x"}},
-                                {"name": "anns", "rule": {"attribute": "FirstName", "eq": "Ann"}},
+                                {"name": "anns", "rule": {"attribute": "FirstName", "eq": "Ann"},
+                                 "examples": [{"name": "ann", "contact": {"FirstName": "Ann", "order": "y"},
+                                               "expect": "member"}]},
                                 {"name": "openers", "rule": {"event": "open", "within": "7d"}}],
                    "syncs": [{"name": "crm", "segment": "anns", "destination": "crm", "identifier": "FirstName",
                               "fields": ["order"]}]}

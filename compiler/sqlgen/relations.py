@@ -250,6 +250,11 @@ def _checked(project: ir.Project, dialect: str) -> tuple[bool, frozenset[str]]:
     return _last_checked[2], _last_checked[3]
 
 
+def declared_quoted(tree: exp.Expression, project: ir.Project, dialect: str) -> exp.Expression:
+    """`tree` with the declared names that need quotes in `dialect` quoted (see needs_quotes)."""
+    return _quoted(tree, _checked(project, dialect)[1])
+
+
 def _quoted(tree: exp.Expression, names: frozenset[str]) -> exp.Expression:
     """`tree` with the identifiers spelled as one of `names` quoted."""
     if not names:
