@@ -25,9 +25,9 @@ class Duration:
         return f"{self.amount}{self.unit}"
 
     @property
-    def days(self) -> float:
-        """Length in days for fixed units (used by decay half-lives)."""
-        return self.amount * {"h": 1 / 24, "d": 1, "w": 7}[self.unit]
+    def seconds(self) -> int:
+        """Length in seconds for fixed units (used by decay half-lives)."""
+        return self.amount * {"h": 3600, "d": 86400, "w": 604800}[self.unit]
 
 
 @dataclass(frozen=True)

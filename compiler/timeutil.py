@@ -26,4 +26,4 @@ def shift(ts: datetime, duration: Duration, sign: int = 1) -> datetime:
         year, month = divmod(index, 12)
         day = min(ts.day, calendar.monthrange(year, month + 1)[1])
         return ts.replace(year=year, month=month + 1, day=day)
-    return ts + timedelta(days=duration.days * sign)
+    return ts + timedelta(seconds=duration.seconds * sign)

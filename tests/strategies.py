@@ -53,7 +53,7 @@ SCHEMA = Schema.from_yaml_sources(SOURCES)
 # ------------------------------------------------------------------------------ value pools
 
 DURATIONS = ("1h", "12h", "1d", "7d", "2w", "30d", "1mo", "3mo", "90d", "1y", "2y")
-HALF_LIVES = ("12h", "1d", "7d", "2w", "30d")
+HALF_LIVES = ("5h", "12h", "1d", "7d", "2w", "30d")
 EVENT_TYPES = ("page_view", "email_open", "email_click", "form_submit", "cart_add", "purchase")
 TEXT = {  # data values per string column
     "name": ("Anna", "anna", "ANNA", "Łukasz", "łukasz", "Zoë", "x_y", "100%", ""),

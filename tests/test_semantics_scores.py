@@ -123,6 +123,15 @@ def test_decay_weight(half_life, age, weight):
     assert_scores(got, {(1, "s"): (8 * weight, None), (2, "s"): (16 * weight, None), (3, "s"): (0, None)})
 
 
+@pytest.mark.parametrize("half_life", ["5h", "7h", "3d", "3w"])
+def test_decay_by_whole_half_lives_lands_on_the_grade_boundary(half_life):
+    """One half-life of 5h is 5/24 of a day, which is not exact in binary: the age is divided in seconds."""
+    age = {"h": HOUR, "d": DAY, "w": 7 * DAY}[half_life[-1]] * int(half_life[:-1])
+    definition = score("s", [opens(60)], decay={"half_life": half_life}, grades=[{"name": "hot", "gte": 30}])
+    got = scores_of({"scores": [definition]}, [contact(1)], [event(1, AS_OF - age, "email_open")])
+    assert got[(1, "s")][1] == "hot"
+
+
 def test_decay_sums_weights_then_caps_and_spares_plain_rules():
     definitions = {"scores": [
         score("decayed", [opens(10)], decay={"half_life": "30d"}),  # 1: 10 × (1 + 0.5 + 0.25)

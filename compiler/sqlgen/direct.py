@@ -16,7 +16,7 @@ from sqlglot import exp
 from .. import ir
 from . import atoms
 from .atoms import AS_OF, all_of, any_of
-from .plan import RFM_COLUMNS, days_between, first_last_test, grade_of, rfm_segment_test, row_filter_sql
+from .plan import RFM_COLUMNS, days_between, decay_weight, first_last_test, grade_of, rfm_segment_test, row_filter_sql
 from .relations import joined, ref_table, source_table
 
 C = "c"  # alias of the contact row being evaluated
@@ -181,9 +181,7 @@ class Direct:
             if rule.per_event:
                 weight = exp.Literal.number(1)
                 if s.decay is not None:
-                    age = days_between(exp.column("segc_ts"), AS_OF.copy())
-                    weight = exp.Pow(this=exp.Literal.number("0.5"),
-                                     expression=exp.Div(this=age, expression=atoms.literal(float(s.decay.days))))
+                    weight = decay_weight(exp.column("segc_ts"), s.decay)
                 summed = exp.func("COALESCE", self.scalar(rule.when.rows, exp.func("SUM", weight)),
                                   exp.Literal.number(0))
                 part = exp.Mul(this=atoms.literal(float(rule.points)), expression=summed)

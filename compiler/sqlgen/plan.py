@@ -45,10 +45,17 @@ def col(name: str, table: str | None = None) -> exp.Column:
     return exp.column(name, table=table)
 
 
-def days_between(earlier: exp.Expression, later: exp.Expression) -> exp.Expression:
-    """Fractional days from `earlier` to `later`, via epoch seconds (portable, no DATEDIFF)."""
+def days_between(earlier: exp.Expression, later: exp.Expression, unit_seconds: int = 86400) -> exp.Expression:
+    """Fractional days (or units of `unit_seconds`) from `earlier` to `later`, via epoch seconds (portable, no
+    DATEDIFF), divided by a whole number of seconds so that whole units come out exact."""
     seconds = exp.Sub(this=exp.TimeToUnix(this=later), expression=exp.TimeToUnix(this=earlier))
-    return exp.Div(this=exp.paren(seconds), expression=exp.Literal.number("86400.0"))
+    return exp.Div(this=exp.paren(seconds), expression=exp.Literal.number(f"{unit_seconds}.0"))
+
+
+def decay_weight(ts: exp.Expression, half_life: ir.Duration) -> exp.Expression:
+    """0.5 ^ (age / half-life) of a row at `ts`: the age in half-lives, exact for whole ones (5h is not a whole
+    number of days in binary)."""
+    return exp.Pow(this=exp.Literal.number("0.5"), expression=days_between(ts, AS_OF.copy(), half_life.seconds))
 
 
 class StreamFacts:
@@ -192,7 +199,7 @@ def widest(windows: set[ir.Duration]) -> list[ir.Duration]:
     """The longest fixed-length window and the longest calendar one: together they cover all."""
     fixed = [w for w in windows if w.unit in ("h", "d", "w")]
     calendar = [w for w in windows if w.unit in ("mo", "y")]
-    out = [max(fixed, key=lambda w: w.days)] if fixed else []
+    out = [max(fixed, key=lambda w: w.seconds)] if fixed else []
     return out + ([max(calendar, key=lambda w: w.amount * (12 if w.unit == "y" else 1))] if calendar else [])
 
 
@@ -360,9 +367,7 @@ class Plan:
             facts = self.streams[rule.when.rows.stream]
             weight = None
             if s.decay is not None:
-                age = days_between(col(TS), AS_OF.copy())
-                ratio = exp.Div(this=age, expression=atoms.literal(float(s.decay.days)))
-                weight = exp.Pow(this=exp.Literal.number("0.5"), expression=ratio)
+                weight = decay_weight(col(TS), s.decay)
             counted = facts.aggregate("SUM" if weight is not None else "COUNT", rule.when.rows, weight)
             part = exp.Mul(this=points, expression=exp.func("COALESCE", counted, exp.Literal.number(0)))
         else:

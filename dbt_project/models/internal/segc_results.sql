@@ -310,7 +310,7 @@ WITH contacts AS (
         WHEN segc_p1 AND segc_ts > {{ segc_as_of() }} - INTERVAL '90' DAY
         THEN POWER(0.5, (
           EPOCH({{ segc_as_of() }}) - EPOCH(segc_ts)
-        ) / 86400.0 / 30.0)
+        ) / 2592000.0)
       END
     ) AS segc_events_1,
     SUM(
@@ -318,7 +318,7 @@ WITH contacts AS (
         WHEN segc_p2 AND segc_ts > {{ segc_as_of() }} - INTERVAL '90' DAY
         THEN POWER(0.5, (
           EPOCH({{ segc_as_of() }}) - EPOCH(segc_ts)
-        ) / 86400.0 / 30.0)
+        ) / 2592000.0)
       END
     ) AS segc_events_2,
     SUM(
@@ -326,7 +326,7 @@ WITH contacts AS (
         WHEN segc_p3 AND segc_ts > {{ segc_as_of() }} - INTERVAL '180' DAY
         THEN POWER(0.5, (
           EPOCH({{ segc_as_of() }}) - EPOCH(segc_ts)
-        ) / 86400.0 / 30.0)
+        ) / 2592000.0)
       END
     ) AS segc_events_3,
     SUM(
@@ -334,7 +334,7 @@ WITH contacts AS (
         WHEN segc_p4 AND segc_ts > {{ segc_as_of() }} - INTERVAL '180' DAY
         THEN POWER(0.5, (
           EPOCH({{ segc_as_of() }}) - EPOCH(segc_ts)
-        ) / 86400.0 / 30.0)
+        ) / 2592000.0)
       END
     ) AS segc_events_4,
     SUM(
@@ -342,7 +342,7 @@ WITH contacts AS (
         WHEN segc_p5 AND segc_ts > {{ segc_as_of() }} - INTERVAL '30' DAY
         THEN POWER(0.5, (
           EPOCH({{ segc_as_of() }}) - EPOCH(segc_ts)
-        ) / 86400.0 / 30.0)
+        ) / 2592000.0)
       END
     ) AS segc_events_5,
     COUNT(CASE WHEN segc_p6 THEN 1 END) AS segc_events_6,

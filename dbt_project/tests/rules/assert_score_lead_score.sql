@@ -70,7 +70,7 @@ FROM (
         s1.contact_id AS contact_id,
         SUM(POWER(0.5, (
           EPOCH({{ segc_as_of() }}) - EPOCH(s1.occurred_at)
-        ) / 86400.0 / 30.0)) AS value
+        ) / 2592000.0)) AS value
       FROM {{ source('raw', 'events') }} AS s1
       WHERE
         s1.occurred_at <= {{ segc_as_of() }}
@@ -87,7 +87,7 @@ FROM (
         s3.contact_id AS contact_id,
         SUM(POWER(0.5, (
           EPOCH({{ segc_as_of() }}) - EPOCH(s3.occurred_at)
-        ) / 86400.0 / 30.0)) AS value
+        ) / 2592000.0)) AS value
       FROM {{ source('raw', 'events') }} AS s3
       WHERE
         s3.occurred_at <= {{ segc_as_of() }}
@@ -104,7 +104,7 @@ FROM (
         s5.contact_id AS contact_id,
         SUM(POWER(0.5, (
           EPOCH({{ segc_as_of() }}) - EPOCH(s5.occurred_at)
-        ) / 86400.0 / 30.0)) AS value
+        ) / 2592000.0)) AS value
       FROM {{ source('raw', 'events') }} AS s5
       WHERE
         s5.occurred_at <= {{ segc_as_of() }}
@@ -121,7 +121,7 @@ FROM (
         s7.contact_id AS contact_id,
         SUM(POWER(0.5, (
           EPOCH({{ segc_as_of() }}) - EPOCH(s7.occurred_at)
-        ) / 86400.0 / 30.0)) AS value
+        ) / 2592000.0)) AS value
       FROM {{ source('raw', 'events') }} AS s7
       WHERE
         s7.occurred_at <= {{ segc_as_of() }}
@@ -138,7 +138,7 @@ FROM (
         s9.contact_id AS contact_id,
         SUM(POWER(0.5, (
           EPOCH({{ segc_as_of() }}) - EPOCH(s9.occurred_at)
-        ) / 86400.0 / 30.0)) AS value
+        ) / 2592000.0)) AS value
       FROM {{ source('raw', 'events') }} AS s9
       WHERE
         s9.occurred_at <= {{ segc_as_of() }}

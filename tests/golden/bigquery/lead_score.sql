@@ -126,7 +126,7 @@ WITH contacts AS (
             ) - (
               CAST(UNIX_MICROS(CAST(segc_ts AS TIMESTAMP)) AS FLOAT64) / 1000000
             )
-          ) / 86400.0 / 30.0
+          ) / 2592000.0
         )
       END
     ) AS segc_events_1,
@@ -141,7 +141,7 @@ WITH contacts AS (
             ) - (
               CAST(UNIX_MICROS(CAST(segc_ts AS TIMESTAMP)) AS FLOAT64) / 1000000
             )
-          ) / 86400.0 / 30.0
+          ) / 2592000.0
         )
       END
     ) AS segc_events_2,
@@ -157,7 +157,7 @@ WITH contacts AS (
             ) - (
               CAST(UNIX_MICROS(CAST(segc_ts AS TIMESTAMP)) AS FLOAT64) / 1000000
             )
-          ) / 86400.0 / 30.0
+          ) / 2592000.0
         )
       END
     ) AS segc_events_3,
@@ -173,7 +173,7 @@ WITH contacts AS (
             ) - (
               CAST(UNIX_MICROS(CAST(segc_ts AS TIMESTAMP)) AS FLOAT64) / 1000000
             )
-          ) / 86400.0 / 30.0
+          ) / 2592000.0
         )
       END
     ) AS segc_events_4,
@@ -188,7 +188,7 @@ WITH contacts AS (
             ) - (
               CAST(UNIX_MICROS(CAST(segc_ts AS TIMESTAMP)) AS FLOAT64) / 1000000
             )
-          ) / 86400.0 / 30.0
+          ) / 2592000.0
         )
       END
     ) AS segc_events_5,

@@ -135,7 +135,7 @@ WITH contacts AS (
           0.5,
           (
             EPOCH(CAST('2026-11-28 00:00:00' AS TIMESTAMP)) - EPOCH(segc_ts)
-          ) / 86400.0 / 30.0
+          ) / 2592000.0
         )
       END
     ) AS segc_events_1,
@@ -147,7 +147,7 @@ WITH contacts AS (
           0.5,
           (
             EPOCH(CAST('2026-11-28 00:00:00' AS TIMESTAMP)) - EPOCH(segc_ts)
-          ) / 86400.0 / 30.0
+          ) / 2592000.0
         )
       END
     ) AS segc_events_2,
@@ -159,7 +159,7 @@ WITH contacts AS (
           0.5,
           (
             EPOCH(CAST('2026-11-28 00:00:00' AS TIMESTAMP)) - EPOCH(segc_ts)
-          ) / 86400.0 / 30.0
+          ) / 2592000.0
         )
       END
     ) AS segc_events_3,
@@ -171,7 +171,7 @@ WITH contacts AS (
           0.5,
           (
             EPOCH(CAST('2026-11-28 00:00:00' AS TIMESTAMP)) - EPOCH(segc_ts)
-          ) / 86400.0 / 30.0
+          ) / 2592000.0
         )
       END
     ) AS segc_events_4,
@@ -183,7 +183,7 @@ WITH contacts AS (
           0.5,
           (
             EPOCH(CAST('2026-11-28 00:00:00' AS TIMESTAMP)) - EPOCH(segc_ts)
-          ) / 86400.0 / 30.0
+          ) / 2592000.0
         )
       END
     ) AS segc_events_5,

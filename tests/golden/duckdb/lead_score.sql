@@ -124,7 +124,7 @@ WITH contacts AS (
           0.5,
           (
             EPOCH(CAST('2026-11-28 00:00:00' AS TIMESTAMP)) - EPOCH(segc_ts)
-          ) / 86400.0 / 30.0
+          ) / 2592000.0
         )
       END
     ) AS segc_events_1,
@@ -136,7 +136,7 @@ WITH contacts AS (
           0.5,
           (
             EPOCH(CAST('2026-11-28 00:00:00' AS TIMESTAMP)) - EPOCH(segc_ts)
-          ) / 86400.0 / 30.0
+          ) / 2592000.0
         )
       END
     ) AS segc_events_2,
@@ -148,7 +148,7 @@ WITH contacts AS (
           0.5,
           (
             EPOCH(CAST('2026-11-28 00:00:00' AS TIMESTAMP)) - EPOCH(segc_ts)
-          ) / 86400.0 / 30.0
+          ) / 2592000.0
         )
       END
     ) AS segc_events_3,
@@ -160,7 +160,7 @@ WITH contacts AS (
           0.5,
           (
             EPOCH(CAST('2026-11-28 00:00:00' AS TIMESTAMP)) - EPOCH(segc_ts)
-          ) / 86400.0 / 30.0
+          ) / 2592000.0
         )
       END
     ) AS segc_events_4,
@@ -172,7 +172,7 @@ WITH contacts AS (
           0.5,
           (
             EPOCH(CAST('2026-11-28 00:00:00' AS TIMESTAMP)) - EPOCH(segc_ts)
-          ) / 86400.0 / 30.0
+          ) / 2592000.0
         )
       END
     ) AS segc_events_5,

@@ -122,9 +122,9 @@ WITH contacts AS (
         AND segc_ts > CAST('2026-11-28 00:00:00' AS TIMESTAMP) - INTERVAL '90 DAY'
         THEN POWER(
           0.5,
-          CAST(CAST((
+          CAST((
             CAST(EXTRACT(EPOCH FROM CAST('2026-11-28 00:00:00' AS TIMESTAMP)) AS DOUBLE PRECISION) - CAST(EXTRACT(EPOCH FROM segc_ts) AS DOUBLE PRECISION)
-          ) AS DOUBLE PRECISION) / 86400.0 AS DOUBLE PRECISION) / 30.0
+          ) AS DOUBLE PRECISION) / 2592000.0
         )
       END
     ) AS segc_events_1,
@@ -134,9 +134,9 @@ WITH contacts AS (
         AND segc_ts > CAST('2026-11-28 00:00:00' AS TIMESTAMP) - INTERVAL '90 DAY'
         THEN POWER(
           0.5,
-          CAST(CAST((
+          CAST((
             CAST(EXTRACT(EPOCH FROM CAST('2026-11-28 00:00:00' AS TIMESTAMP)) AS DOUBLE PRECISION) - CAST(EXTRACT(EPOCH FROM segc_ts) AS DOUBLE PRECISION)
-          ) AS DOUBLE PRECISION) / 86400.0 AS DOUBLE PRECISION) / 30.0
+          ) AS DOUBLE PRECISION) / 2592000.0
         )
       END
     ) AS segc_events_2,
@@ -146,9 +146,9 @@ WITH contacts AS (
         AND segc_ts > CAST('2026-11-28 00:00:00' AS TIMESTAMP) - INTERVAL '180 DAY'
         THEN POWER(
           0.5,
-          CAST(CAST((
+          CAST((
             CAST(EXTRACT(EPOCH FROM CAST('2026-11-28 00:00:00' AS TIMESTAMP)) AS DOUBLE PRECISION) - CAST(EXTRACT(EPOCH FROM segc_ts) AS DOUBLE PRECISION)
-          ) AS DOUBLE PRECISION) / 86400.0 AS DOUBLE PRECISION) / 30.0
+          ) AS DOUBLE PRECISION) / 2592000.0
         )
       END
     ) AS segc_events_3,
@@ -158,9 +158,9 @@ WITH contacts AS (
         AND segc_ts > CAST('2026-11-28 00:00:00' AS TIMESTAMP) - INTERVAL '180 DAY'
         THEN POWER(
           0.5,
-          CAST(CAST((
+          CAST((
             CAST(EXTRACT(EPOCH FROM CAST('2026-11-28 00:00:00' AS TIMESTAMP)) AS DOUBLE PRECISION) - CAST(EXTRACT(EPOCH FROM segc_ts) AS DOUBLE PRECISION)
-          ) AS DOUBLE PRECISION) / 86400.0 AS DOUBLE PRECISION) / 30.0
+          ) AS DOUBLE PRECISION) / 2592000.0
         )
       END
     ) AS segc_events_4,
@@ -170,9 +170,9 @@ WITH contacts AS (
         AND segc_ts > CAST('2026-11-28 00:00:00' AS TIMESTAMP) - INTERVAL '30 DAY'
         THEN POWER(
           0.5,
-          CAST(CAST((
+          CAST((
             CAST(EXTRACT(EPOCH FROM CAST('2026-11-28 00:00:00' AS TIMESTAMP)) AS DOUBLE PRECISION) - CAST(EXTRACT(EPOCH FROM segc_ts) AS DOUBLE PRECISION)
-          ) AS DOUBLE PRECISION) / 86400.0 AS DOUBLE PRECISION) / 30.0
+          ) AS DOUBLE PRECISION) / 2592000.0
         )
       END
     ) AS segc_events_5,

@@ -128,7 +128,7 @@ WITH contacts AS (
             ) - (
               CAST(DATE_PART(EPOCH_MICROSECOND, segc_ts) AS DOUBLE) / 1000000
             )
-          ) / 86400.0 / 30.0
+          ) / 2592000.0
         )
       END
     ) AS segc_events_1,
@@ -144,7 +144,7 @@ WITH contacts AS (
             ) - (
               CAST(DATE_PART(EPOCH_MICROSECOND, segc_ts) AS DOUBLE) / 1000000
             )
-          ) / 86400.0 / 30.0
+          ) / 2592000.0
         )
       END
     ) AS segc_events_2,
@@ -160,7 +160,7 @@ WITH contacts AS (
             ) - (
               CAST(DATE_PART(EPOCH_MICROSECOND, segc_ts) AS DOUBLE) / 1000000
             )
-          ) / 86400.0 / 30.0
+          ) / 2592000.0
         )
       END
     ) AS segc_events_3,
@@ -176,7 +176,7 @@ WITH contacts AS (
             ) - (
               CAST(DATE_PART(EPOCH_MICROSECOND, segc_ts) AS DOUBLE) / 1000000
             )
-          ) / 86400.0 / 30.0
+          ) / 2592000.0
         )
       END
     ) AS segc_events_4,
@@ -192,7 +192,7 @@ WITH contacts AS (
             ) - (
               CAST(DATE_PART(EPOCH_MICROSECOND, segc_ts) AS DOUBLE) / 1000000
             )
-          ) / 86400.0 / 30.0
+          ) / 2592000.0
         )
       END
     ) AS segc_events_5,

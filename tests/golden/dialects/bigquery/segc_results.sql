@@ -145,7 +145,7 @@ WITH contacts AS (
             ) - (
               CAST(UNIX_MICROS(CAST(segc_ts AS TIMESTAMP)) AS FLOAT64) / 1000000
             )
-          ) / 86400.0 / 14.0
+          ) / 1209600.0
         )
       END
     ) AS segc_events_2,
@@ -160,7 +160,7 @@ WITH contacts AS (
             ) - (
               CAST(UNIX_MICROS(CAST(segc_ts AS TIMESTAMP)) AS FLOAT64) / 1000000
             )
-          ) / 86400.0 / 14.0
+          ) / 1209600.0
         )
       END
     ) AS segc_events_3,
@@ -230,7 +230,7 @@ WITH contacts AS (
             ) - (
               CAST(UNIX_MICROS(CAST(segc_ts AS TIMESTAMP)) AS FLOAT64) / 1000000
             )
-          ) / 86400.0 / 14.0
+          ) / 1209600.0
         )
       END
     ) AS segc_orders_1,

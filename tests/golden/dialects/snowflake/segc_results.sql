@@ -145,7 +145,7 @@ WITH contacts AS (
             ) - (
               CAST(DATE_PART(EPOCH_MICROSECOND, segc_ts) AS DOUBLE) / 1000000
             )
-          ) / 86400.0 / 14.0
+          ) / 1209600.0
         )
       END
     ) AS segc_events_2,
@@ -160,7 +160,7 @@ WITH contacts AS (
             ) - (
               CAST(DATE_PART(EPOCH_MICROSECOND, segc_ts) AS DOUBLE) / 1000000
             )
-          ) / 86400.0 / 14.0
+          ) / 1209600.0
         )
       END
     ) AS segc_events_3,
@@ -230,7 +230,7 @@ WITH contacts AS (
             ) - (
               CAST(DATE_PART(EPOCH_MICROSECOND, segc_ts) AS DOUBLE) / 1000000
             )
-          ) / 86400.0 / 14.0
+          ) / 1209600.0
         )
       END
     ) AS segc_orders_1,

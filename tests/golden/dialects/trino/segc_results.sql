@@ -139,9 +139,9 @@ WITH contacts AS (
         WHEN segc_p2 AND segc_ts > {{ segc_as_of() }} - INTERVAL '90' DAY
         THEN POWER(
           0.5,
-          CAST(CAST((
+          CAST((
             TO_UNIXTIME({{ segc_as_of() }}) - TO_UNIXTIME(segc_ts)
-          ) AS DOUBLE) / 86400.0 AS DOUBLE) / 14.0
+          ) AS DOUBLE) / 1209600.0
         )
       END
     ) AS segc_events_2,
@@ -150,9 +150,9 @@ WITH contacts AS (
         WHEN segc_p3
         THEN POWER(
           0.5,
-          CAST(CAST((
+          CAST((
             TO_UNIXTIME({{ segc_as_of() }}) - TO_UNIXTIME(segc_ts)
-          ) AS DOUBLE) / 86400.0 AS DOUBLE) / 14.0
+          ) AS DOUBLE) / 1209600.0
         )
       END
     ) AS segc_events_3,
@@ -216,9 +216,9 @@ WITH contacts AS (
         WHEN segc_p1
         THEN POWER(
           0.5,
-          CAST(CAST((
+          CAST((
             TO_UNIXTIME({{ segc_as_of() }}) - TO_UNIXTIME(segc_ts)
-          ) AS DOUBLE) / 86400.0 AS DOUBLE) / 14.0
+          ) AS DOUBLE) / 1209600.0
         )
       END
     ) AS segc_orders_1,
