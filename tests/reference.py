@@ -150,6 +150,16 @@ def shift(ts: datetime, duration: str, sign: int) -> datetime:
     return ts + sign * n * FIXED_UNITS[unit]
 
 
+def exact(number) -> Fraction:
+    """A number as the exact decimal it is written as (0.1 is one tenth): the warehouse reads literals and sums
+    `number` columns as decimals, so 0.1 + 0.2 is 0.3."""
+    return Fraction(str(number))
+
+
+def exact_sum(numbers) -> float:
+    return float(sum(map(exact, numbers), Fraction(0)))
+
+
 def half_life_days(duration: str) -> float:
     n, unit = parse_duration(duration)
     if unit not in FIXED_UNITS:
@@ -373,7 +383,7 @@ class _Evaluator:
         if agg == "distinct":
             return check(len(set(values)), ops, "integer", self.as_of)
         if agg == "sum":
-            return check(sum(values), ops, "number", self.as_of)
+            return check(exact_sum(values), ops, "number", self.as_of)
         if agg == "avg":
             value = sum(values) / len(values) if values else None
             return check_defined(value, ops, "number", self.as_of)
@@ -409,7 +419,7 @@ class _Evaluator:
 
     def _compute_score(self, score: dict, c: Any) -> tuple[float, str | None]:
         decay = score.get("decay")
-        total = 0.0
+        total = Fraction(0)
         for rule in score["rules"]:
             contribution = self._rule_points(rule, decay, c)
             if "cap" in rule:
@@ -430,17 +440,15 @@ class _Evaluator:
     def _rule_points(self, rule: dict, decay: dict | None, c: Any) -> float:
         when = rule["when"]
         if not rule.get("per_event"):
-            return rule["points"] if self.condition(when, c) else 0
+            return exact(rule["points"]) if self.condition(when, c) else 0
         if any(k in when for k in REFERENCE_KEYS + AGGREGATES + ("not_followed_by",)):
             raise ValueError("per_event needs one event condition without aggregate or not_followed_by")
         stream = when.get("stream", DEFAULT_STREAM)
         rows = self.matching_rows(stream, c, when.get("event"), when.get("where"), when.get("within"))
-        half_life = half_life_days(decay["half_life"]) if decay else None
-        weights = [
-            1.0 if half_life is None else 0.5 ** ((self.as_of - ts).total_seconds() / 86400 / half_life)
-            for ts, _ in rows
-        ]
-        return rule["points"] * sum(weights)
+        if decay is None:
+            return exact(rule["points"]) * len(rows)
+        half_life = half_life_days(decay["half_life"])
+        return rule["points"] * sum(0.5 ** ((self.as_of - ts).total_seconds() / 86400 / half_life) for ts, _ in rows)
 
     def rfm(self, name: str) -> dict[Any, dict]:
         if name not in self.rfm_cache:
@@ -453,7 +461,7 @@ class _Evaluator:
         for c in self.contacts:
             rows = self.matching_rows(rfm["stream"], c, rfm.get("event"), rfm.get("where"), rfm.get("within"))
             if rows:
-                money = sum(row.get(rfm["monetary"]) or 0 for _, row in rows)
+                money = sum(exact(row.get(rfm["monetary"]) or 0) for _, row in rows)
                 facts[c] = (max(ts for ts, _ in rows), len(rows), money)
         bins, n = rfm.get("bins", 5), len(facts)
         columns = list(zip(*facts.values()))  # latest, frequency, monetary
@@ -476,7 +484,7 @@ class _Evaluator:
             result[c] = {
                 "recency_days": (self.as_of - latest) // timedelta(days=1),
                 "frequency": frequency,
-                "monetary": monetary,
+                "monetary": float(monetary),
                 **scores,
                 "segment": segment,
             }

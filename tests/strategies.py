@@ -70,14 +70,14 @@ FRAGMENTS = {  # arguments of contains / icontains / starts_with / ends_with per
     "status": ("paid", "PA", "cancel", "ed"),
 }
 PATTERNS = ("^/a", "b$", "x.*y", "[0-9]+", "^K", "ó", "^[A-Z]")
-NUMBERS = (0, 0.25, 0.5, 1, 1.5, 2.5, 10, -1)
+NUMBERS = (0, 0.1, 0.2, 0.25, 0.3, 0.5, 1, 1.5, 2.5, 10, -1)
 INTEGERS = (0, 1, 2, 3, 10)
 COUNTS = (0, 1, 2, 3)
 YEARS = (0, 1, 25, 26, 30, 35, 36)
 TAG_VALUES = ("a", "b", "vip", "A")
 TAG_LISTS = ([], ["a"], ["a", "b"], ["b", None], ["vip", "a"], ["A"], [None])
-SCORE_VALUES = (-5, 0, 5, 10, 12.5, 25, 60)
-POINTS = (-20, -5, 1, 2.5, 5, 10, 25)
+SCORE_VALUES = (-5, 0, 0.8, 5, 10, 12.5, 25, 60)
+POINTS = (-20, -5, 0.1, 0.7, 1, 2.5, 5, 10, 25)
 MAX_KEY = 14  # contacts use keys 1..12; rows may also point at 13, 14 (orphans) or None
 
 OPERATORS = {
