@@ -356,7 +356,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("plan", cmd_plan, "what the working tree's changes do to the latest build",
                 "For every added, changed or removed segment, score, lifecycle and RFM model: members now "
                 "(the latest build) and after the change (evaluated at the same as_of, read-only), entering "
-                "and leaving. Exit codes: 0 no changes, 3 changes, 1 invalid definitions or no warehouse.")
+                "and leaving. Exit codes: 0 no changes, 3 changes (or a new settings.schema), 1 invalid definitions or no "
+                "warehouse.")
     p.add_argument("--database", metavar="FILE", help="DuckDB file (default: warehouse.duckdb in the project)")
     p.add_argument("--format", choices=("text", "markdown", "json"), default="text",
                    help="text (default), markdown (a pull-request comment) or json")

@@ -82,10 +82,11 @@ class PlanReport:
     changes: list[Change]
     unchanged: int
     notes: list[str] = field(default_factory=list)
+    schema_moves_to: str | None = None  # settings.schema changes: the next build publishes there, from scratch
 
     @property
     def exit_code(self) -> int:
-        return EXIT_CHANGES if self.changes else EXIT_NO_CHANGES
+        return EXIT_CHANGES if self.changes or self.schema_moves_to else EXIT_NO_CHANGES
 
 
 # -- the dependency graph ---------------------------------------------------------------------
@@ -483,6 +484,7 @@ def render_markdown(report: PlanReport) -> str:
 def render_json(report: PlanReport) -> str:
     data = {"database": report.database, "as_of": report.as_of.isoformat(sep=" "), "built": report.built,
             "summary": _summary(report), "unchanged": report.unchanged, "notes": report.notes,
+            "schema_moves_to": report.schema_moves_to,
             "changes": [dataclasses.asdict(c) | {"affected": c.affected} for c in report.changes]}
     return json.dumps(data, indent=2, default=str) + "\n"
 
@@ -514,6 +516,7 @@ def command(args, load) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     if project.settings.schema != schema:
+        report.schema_moves_to = project.settings.schema
         report.notes.append(f"settings.schema moves the published tables from {schema} to {project.settings.schema}: "
                             f"the next build starts a new history there (every member enters), and {schema} stays "
                             "as it is")

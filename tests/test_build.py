@@ -304,7 +304,7 @@ def test_settings_schema_moves_every_table_and_the_commands_follow(tmp_path, cap
     (ws.segments_dir / "settings.yml").write_text("settings:\n  schema: audiences\n")
     assert main(["compile", "--project", str(ws.root)]) == 0
     (ws.segments_dir / "settings.yml").write_text("settings:\n  schema: elsewhere\n")
-    main(["plan", *where])
+    assert main(["plan", *where]) == 3  # a change, though no definition changed
     assert "settings.schema moves the published tables from audiences to elsewhere" in capsys.readouterr().out
 
 TEXT_AS_WRITTEN = """\

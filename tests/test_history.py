@@ -26,6 +26,7 @@ from compiler.cli import run_build
 from compiler.sqlgen import history
 from compiler.sqlgen.relations import render_plain, this_table
 from compiler.workspace import Workspace
+from harness import compile_project
 
 ROOT = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 11, 20)
@@ -316,3 +317,21 @@ def test_sync_changes_diff_the_identifiers_of_consecutive_builds(example, states
                        [(e, *then[e], "exited", as_of) for e in then.keys() - now.keys()]
             assert sorted(got) == sorted(expected)
             before = set(members)
+
+
+def test_sync_fields_are_columns_whatever_their_names():
+    """Fields named like SQL constants are the contacts' columns, not NULL, TRUE or today's date."""
+    columns = {"email": "string", "null": "string", "true": "string", "current_date": "string"}
+    project = compile_project({"segments": [{"name": "all", "rule": {"attribute": "email", "is_null": False}}],
+                               "syncs": [{"name": "crm", "segment": "all", "destination": "crm", "identifier": "email",
+                                          "fields": ["null", "true", "current_date"]}]},
+                              {"contacts": {"relation": "raw.contacts", "key": "contact_id", "columns": columns}})
+    [sync] = project.syncs
+    with duckdb.connect() as con:
+        con.execute('create schema raw; create table raw.contacts (contact_id int, email text, "null" text, '
+                    '"true" text, "current_date" text)')
+        con.execute("insert into raw.contacts values (1, 'a@x.pl', 'n', 't', 'd')")
+        con.execute("create schema segments; create table segments.segment_membership as "
+                    "select 1 as contact_id, 'all' as segment")
+        got = con.execute(render_plain(history.sync_members(project, sync), project, "duckdb", datetime(2026, 1, 1)))
+        assert got.fetchall() == [("a@x.pl", "n", "t", "d")]
