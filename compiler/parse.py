@@ -96,9 +96,11 @@ def _suggest(name, known, what: str) -> str | None:
     return did_you_mean(name, known) or (f"{what}: {', '.join(known) or 'none'}" if len(known) <= 12 else None)
 
 
-def _name_hint(name: str) -> str:
+def _name_hint(name: str, kind: str = "") -> str:
+    longest = SYNC_NAME_MAX if kind == "sync" else 63
     fixed = re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_")
-    return "use lowercase letters, digits and _, starting with a letter, at most 63 characters" + (
+    fixed = fixed.removeprefix(RESERVED_PREFIX)[:longest].strip("_")
+    return f"use lowercase letters, digits and _, starting with a letter, at most {longest} characters" + (
         f", e.g. '{fixed}'" if spec.NAME_RE.fullmatch(fixed) else "")
 
 
@@ -114,7 +116,8 @@ class Parser:
         self.rfm_segments: dict[str, list[str]] = {}
         self.contacts: ir.Contacts | None = None
         self.streams: dict[str, ir.Stream] = {}
-        self.relations: dict[str, tuple[str, SourceLocation]] = {}  # relation -> (its reader, where declared)
+        self.relations: dict[str, tuple[str, str, SourceLocation]] = {}  # lowercase -> (reader, as written, where)
+        self.schema_rejected = False  # settings.schema was given and refused: no check against it
         self.owner: tuple[str, str | None] = ("", None)  # the definition whose conditions are being parsed
 
     # -- reporting and shapes ----------------------------------------------------------------
@@ -177,7 +180,7 @@ class Parser:
             return None
         if not spec.NAME_RE.fullmatch(value):
             shown = f"'{value}'" if value.isprintable() else repr(value)  # 'abc\n', not a line break
-            self.error("SEG008", f"invalid {kind} name {shown}", node.loc, _name_hint(value))
+            self.error("SEG008", f"invalid {kind} name {shown}", node.loc, _name_hint(value, kind))
             return None
         if value.startswith(RESERVED_PREFIX):
             self.error("SEG008", f"invalid {kind} name '{value}': names starting with {RESERVED_PREFIX} are segc's own",
@@ -249,8 +252,9 @@ class Parser:
             found = self.strings(node.child("tags"), "'tags'", empty_ok=True) if "tags" in node.value else ()
             for tag in found or ():
                 if "," in tag.value:
+                    apart = ", ".join(t.strip() for t in tag.value.split(",") if t.strip())
                     self.error("SEG008", f"invalid tag '{tag.value}': a tag cannot contain ','", tag.loc,
-                               "segment_catalog.tags lists the tags separated by commas; write two tags")
+                               f"segment_catalog.tags separates the tags with commas; list them one by one: {apart}")
             out["tags"] = tuple(t.value for t in found or ())
         return out
 
@@ -278,11 +282,11 @@ class Parser:
             return None
         first = self.relations.get(value.lower())
         if first is not None:
-            self.error("SEG009", f"relation '{value}' is read by {first[0]} too", node.loc,
-                       f"first at {first[1]}; declare one stream per relation and tell its rows apart with "
-                       "'event' or 'where'")
+            apart = ("read the table through a view for the stream" if first[0] == "contacts" else
+                     "declare one stream per relation and tell its rows apart with 'event' or 'where'")
+            self.error("SEG009", f"relation '{value}' is read by {first[0]} too", node.loc, f"first at {first[2]}; {apart}")
             return None
-        self.relations[value.lower()] = (reader, node.loc)
+        self.relations[value.lower()] = (reader, value, node.loc)
         return value
 
     def columns(self, node: Node | None) -> tuple[tuple[str, str], ...]:
@@ -1073,24 +1077,30 @@ class Parser:
         elif incremental is not None:
             values["incremental"] = incremental.value
         schema = node.get("schema")
+        self.schema_rejected = schema is not None  # until it is accepted below
         if schema is not None and self.string(schema, "schema") is not None:
             if not SCHEMA_NAME.fullmatch(schema.value):
+                fixed = re.sub(r"[^a-z0-9_]+", "_", schema.value.lower()).strip("_")[:50]
                 self.error("SEG116", f"schema '{schema.value}' is not a lowercase SQL name: letters a-z, digits and "
                            "underscores, starting with a letter or underscore, at most 50 characters", schema.loc,
-                           "for example marketing_segments")
+                           f"for example {fixed if SCHEMA_NAME.fullmatch(fixed) else 'marketing_segments'}")
             elif SYSTEM_SCHEMAS.fullmatch(schema.value):
                 self.error("SEG116", f"schema '{schema.value}' is the warehouse's own", schema.loc,
                            "for example marketing_segments")
             else:
-                values["schema"] = schema.value
+                values["schema"], self.schema_rejected = schema.value, False
         return ir.Settings(**values)
 
     def sources_apart(self, schema: str) -> None:
-        """No source in the schemas segc writes: a build replaces the tables there."""
-        for relation, (reader, loc) in self.relations.items():
-            if relation.split(".")[-2] in (schema, f"{schema}_internal"):
-                self.error("SEG116", f"the relation of {reader}, '{relation}', is in schema "
-                           f"'{relation.split('.')[-2]}', where segc writes its tables: a build could replace it", loc,
+        """No source in the schemas segc writes: a build replaces the tables there. A relation naming its database
+        is left alone: segc writes into the target's database, which the definitions do not know."""
+        if self.schema_rejected:
+            return
+        for relation, (reader, written, loc) in self.relations.items():
+            parts = relation.split(".")
+            if len(parts) == 2 and parts[0] in (schema, f"{schema}_internal"):
+                self.error("SEG116", f"the relation of {reader}, '{written}', is in schema '{written.split('.')[0]}', "
+                           "where segc writes its tables: a build could replace it", loc,
                            "keep the sources in another schema, or set settings.schema to another name")
 
 
