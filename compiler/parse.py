@@ -182,9 +182,8 @@ class Parser:
             shown = f"'{value}'" if value.isprintable() else repr(value)  # 'abc\n', not a line break
             self.error("SEG008", f"invalid {kind} name {shown}", node.loc, _name_hint(value, kind))
             return None
-        if value.startswith(RESERVED_PREFIX):
-            self.error("SEG008", f"invalid {kind} name '{value}': names starting with {RESERVED_PREFIX} are segc's own",
-                       node.loc, f"for example '{value[len(RESERVED_PREFIX):].strip('_') or kind}'")
+        unprefixed = value.removeprefix(RESERVED_PREFIX).strip("_") or kind
+        if self.segcs_own(value, f"{kind} name", node.loc, f"for example '{unprefixed}'"):
             return None
         if seen is not None:
             if value in seen:
@@ -269,11 +268,16 @@ class Parser:
             shape = "schema.table" if dotted else "a SQL identifier: letters, digits and _, not starting with a digit"
             self.error("SEG008", f"invalid {what} '{value}'", node.loc, f"expected {shape}")
             return None
-        if not dotted and value.lower().startswith(RESERVED_PREFIX):
-            self.error("SEG008", f"invalid {what} '{value}': names starting with {RESERVED_PREFIX} are segc's own",
-                       node.loc, "rename the column in a view over the table")
+        if not dotted and self.segcs_own(value, what, node.loc, "rename the column in a view over the table"):
             return None
         return value
+
+    def segcs_own(self, value: str, what: str, loc: SourceLocation, hint: str) -> bool:
+        """Whether `value` starts with segc_, the prefix of segc's own columns and placeholders (reported)."""
+        if value.lower().startswith(RESERVED_PREFIX):
+            self.error("SEG008", f"invalid {what} '{value}': names starting with {RESERVED_PREFIX} are segc's own", loc, hint)
+            return True
+        return False
 
     def relation(self, node: Node | None, reader: str) -> str | None:
         """A source's `schema.table`; each relation is read by one source (dbt names a source for its table)."""
@@ -302,9 +306,7 @@ class Parser:
                 self.error("SEG008", f"invalid column name '{key}'", node.key_loc(key),
                            "column names are SQL identifiers: letters, digits and _, not starting with a digit")
                 continue
-            if key.lower().startswith(RESERVED_PREFIX):
-                self.error("SEG008", f"invalid column name '{key}': names starting with {RESERVED_PREFIX} are segc's own",
-                           node.key_loc(key), "rename the column in a view over the table")
+            if self.segcs_own(key, "column name", node.key_loc(key), "rename the column in a view over the table"):
                 continue
             child = node.child(key)
             typ = self.string(child, f"type of column '{key}'")
