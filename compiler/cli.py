@@ -242,7 +242,7 @@ def cmd_status(args) -> int:
         print(f"error: cannot open {database} read-only: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 1
     with con:
-        summary = published_tables(con, ws.published_schema).get("segment_summary")
+        summary = published_tables(con, ws.published_schema()).get("segment_summary")
         rows = summary and con.execute(f"""
             select segment, as_of, members, entered, exited from (
               select *, row_number() over (partition by segment order by as_of desc) as recency

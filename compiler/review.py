@@ -508,7 +508,7 @@ def command(args, load) -> int:
         except PlanError as exc:
             print(f"warning: no SQL diff against {args.base}: {exc}", file=sys.stderr)
             with_sql = False
-    schema = ws.published_schema
+    schema = ws.published_schema(project)
     try:
         report = compute(project, database, schema=schema, samples=args.samples, base=base,
                          base_label=args.base, with_sql=with_sql)

@@ -130,7 +130,7 @@ def describe(ws: Workspace, project: ir.Project, name: str, database: Path, *, s
             "definition_hash": emit.definition_hashes(project)[key],
             "depends_on": sorted(f"{k} {n}" for k, n in direct_dependencies(project)[key]),
             "used_by": dependents(project, key), "database": str(database),
-            "warehouse": _warehouse(database, ws.published_schema, project, kind, name, samples, builds)}
+            "warehouse": _warehouse(database, ws.published_schema(project), project, kind, name, samples, builds)}
     if with_sql:
         wh = info["warehouse"] or {}
         as_of = wh.get("as_of") or now_utc()

@@ -25,12 +25,11 @@ class Workspace:
     def dbt_dir(self) -> Path:
         return self.root / "dbt_project"
 
-    @property
-    def published_schema(self) -> str:
+    def published_schema(self, project: ir.Project | None = None) -> str:
         """The schema the warehouse was last compiled to publish into; before a compile (or when dbt_project.yml
-        cannot tell), the definitions' settings.schema."""
+        cannot tell), settings.schema of `project`, the definitions already loaded (else they are loaded)."""
         from .scaffold import compiled_schema
-        return compiled_schema(self.dbt_dir) or self.defined_schema
+        return compiled_schema(self.dbt_dir) or (project.settings.schema if project else self.defined_schema)
 
     @property
     def defined_schema(self) -> str:
